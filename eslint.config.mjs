@@ -1,0 +1,16 @@
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', '**/src/gen/**', 'images/out/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      // Tests must never be narrowed by accident.
+      'no-restricted-properties': ['error',
+        { object: 'describe', property: 'only' }, { object: 'it', property: 'only' }, { object: 'test', property: 'only' }],
+      // Packages are consumed through their public entry, never through another package's src/.
+      'no-restricted-imports': ['error', { patterns: [{ group: ['*/src/*', '@kata-ts/*/src/*', 'ttrpc-ts/src/*'], message: 'import the package, not its src/' }] }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+);

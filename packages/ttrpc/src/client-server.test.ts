@@ -1,0 +1,135 @@
+import net from 'node:net';
+import { startEchoPair, Code } from '../test/echo-service';
+import { Client } from './client';
+import { ClosedError, TtrpcError } from './errors';
+import { MESSAGE_LENGTH_MAX } from './framing';
+
+type Pair = Awaited<ReturnType<typeof startEchoPair>>;
+
+describe('ttrpc client and server', () => {
+  let pair: Pair;
+  beforeEach(async () => {
+    pair = await startEchoPair({ client: { metadata: { 'containerd-namespace-ttrpc': 'default' } } });
+  });
+  afterEach(() => pair.close());
+
+  it('makes a unary call and carries metadata', async () => {
+    const res = await pair.echo.echo({ text: 'hi', payload: Buffer.from([1, 2, 3]) }, { metadata: { 'X-Trace': ['a', 'b'] } });
+    expect(res.text).toBe('hi');
+    expect(Buffer.from(res.payload)).toEqual(Buffer.from([1, 2, 3]));
+    expect(res.metadata.sort()).toEqual(['containerd-namespace-ttrpc=default', 'x-trace=a,b']);
+  });
+
+  it('answers an empty request (zero-length payload)', async () => {
+    const res = await pair.echo.echo({});
+    expect(res.text).toBe('');
+  });
+
+  it('returns handler errors as statuses with their code', async () => {
+    const err = await pair.echo.echo({ text: 'x', failCode: Code.NOT_FOUND }).catch((e) => e);
+    expect(err).toBeInstanceOf(TtrpcError);
+    expect(err.code).toBe(Code.NOT_FOUND);
+    expect(err.message).toBe('failed as asked: x');
+  });
+
+  it('answers UNIMPLEMENTED for an unknown service and an unknown method', async () => {
+    const m = { name: 'Nope', kind: 'unary' as const, requestType: { encode: () => new Uint8Array(0), decode: () => ({}) }, responseType: { encode: () => new Uint8Array(0), decode: () => ({}) } };
+    await expect(pair.client.unary('no.Such', m, {})).rejects.toMatchObject({ code: Code.UNIMPLEMENTED, message: 'service no.Such' });
+    await expect(pair.client.unary('ttrpctest.Echo', m, {})).rejects.toMatchObject({ code: Code.UNIMPLEMENTED, message: 'method Nope' });
+  });
+
+  it('runs calls concurrently: a parked call does not delay a later one', async () => {
+    const parked = pair.echo.echo({ text: 'slow', sleepMs: 1500 });
+    const t0 = Date.now();
+    await pair.echo.echo({ text: 'fast' });
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect((await parked).text).toBe('slow');
+  });
+
+  it('enforces the deadline on both sides', async () => {
+    const t0 = Date.now();
+    const err = await pair.echo.echo({ sleepMs: 5000 }, { timeoutMs: 100 }).catch((e) => e);
+    expect(err.code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // The connection still works afterwards.
+    expect((await pair.echo.echo({ text: 'after' })).text).toBe('after');
+  });
+
+  it('refuses an oversized request locally with RESOURCE_EXHAUSTED and stays usable', async () => {
+    const err = await pair.echo.echo({ payload: Buffer.alloc(MESSAGE_LENGTH_MAX + 1) }).catch((e) => e);
+    expect(err.code).toBe(Code.RESOURCE_EXHAUSTED);
+    expect((await pair.echo.echo({ text: 'ok' })).text).toBe('ok');
+  });
+
+  it('carries a message just under the limit', async () => {
+    const payload = Buffer.alloc(MESSAGE_LENGTH_MAX - 256, 7);
+    const res = await pair.echo.echo({ payload });
+    expect(res.payload.length).toBe(payload.length);
+  });
+
+  it('streams from the server', async () => {
+    const seqs: number[] = [];
+    for await (const chunk of pair.echo.repeat({ count: 50, size: 1000 })) seqs.push(chunk.seq);
+    expect(seqs).toEqual([...Array(50).keys()]);
+  });
+
+  it('streams from the client', async () => {
+    const call = pair.echo.sum();
+    for (let i = 0; i < 10; i++) await call.send({ data: Buffer.alloc(100), seq: i });
+    call.closeSend();
+    expect(await call.response).toEqual(expect.objectContaining({ bytes: 1000, messages: 10 }));
+  });
+
+  it('streams both ways', async () => {
+    const call = pair.echo.chat();
+    const got: number[] = [];
+    const reading = (async () => {
+      for await (const c of call.responses) got.push(c.seq);
+    })();
+    for (let i = 0; i < 5; i++) await call.send({ data: Buffer.from('x'), seq: i * 10 });
+    call.closeSend();
+    await reading;
+    expect(got).toEqual([1, 11, 21, 31, 41]);
+  });
+
+  it('fails pending calls with ClosedError when the connection closes', async () => {
+    const pending = pair.echo.echo({ sleepMs: 10_000 });
+    pair.client.close();
+    const err = await pending.catch((e) => e);
+    expect(err).toBeInstanceOf(ClosedError);
+    expect(err.message).toBe('ttrpc: closed');
+    await expect(pair.echo.echo({})).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('fails pending calls when the server goes away', async () => {
+    const pending = pair.echo.echo({ sleepMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    await pair.server.close();
+    await expect(pending).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('serves many concurrent calls on one connection', async () => {
+    const results = await Promise.all([...Array(500).keys()].map((i) => pair.echo.echo({ text: String(i) })));
+    expect(results.map((r) => Number(r.text))).toEqual([...Array(500).keys()]);
+  });
+
+  it('uses odd increasing stream ids', async () => {
+    const seen: number[] = [];
+    const sock = net.connect(pair.socketPath);
+    await new Promise((r) => sock.once('connect', r));
+    const origWrite = sock.write.bind(sock);
+    (sock as unknown as { write: (b: Buffer) => boolean }).write = (b: Buffer) => {
+      seen.push(b.readUInt32BE(4));
+      return origWrite(b);
+    };
+    const c = new Client(sock);
+    const { createServiceClient } = await import('./client');
+    const { EchoService } = await import('../test/echo-service');
+    const echo = createServiceClient(c, EchoService);
+    await echo.echo({});
+    await echo.echo({});
+    await Promise.all([echo.echo({}), echo.echo({})]);
+    c.close();
+    expect(seen).toEqual([1, 3, 5, 7]);
+  });
+});

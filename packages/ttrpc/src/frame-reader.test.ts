@@ -1,0 +1,43 @@
+import { FrameReader } from './frame-reader';
+import { encodeFrame, Flag, HEADER_LENGTH, MessageType } from './framing';
+
+describe('FrameReader', () => {
+  const frameA = encodeFrame(1, MessageType.Request, 0, Buffer.from('hello'));
+  const frameB = encodeFrame(3, MessageType.Data, Flag.RemoteClosed | Flag.NoData, Buffer.alloc(0));
+
+  it('decodes several frames from one chunk', () => {
+    const events = new FrameReader().push(Buffer.concat([frameA, frameB]));
+    expect(events.map((e) => e.kind === 'frame' && [e.frame.streamId, e.frame.type, e.frame.flags, e.frame.data.toString()])).toEqual([
+      [1, MessageType.Request, 0, 'hello'],
+      [3, MessageType.Data, Flag.RemoteClosed | Flag.NoData, ''],
+    ]);
+  });
+
+  it('reassembles frames split at every byte boundary', () => {
+    const bytes = Buffer.concat([frameA, frameB, frameA]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const reader = new FrameReader();
+      const events = [...reader.push(bytes.subarray(0, cut)), ...reader.push(bytes.subarray(cut))];
+      expect(events).toHaveLength(3);
+    }
+    const reader = new FrameReader();
+    const oneByOne = [...bytes].flatMap((b) => reader.push(Buffer.from([b])));
+    expect(oneByOne.map((e) => e.kind === 'frame' && e.frame.streamId)).toEqual([1, 3, 1]);
+  });
+
+  it('reports an oversized frame once, skips its body without buffering it, and carries on', () => {
+    const reader = new FrameReader(16);
+    const header = Buffer.alloc(HEADER_LENGTH);
+    header.writeUInt32BE(1000, 0);
+    header.writeUInt32BE(5, 4);
+    header[8] = MessageType.Request;
+    const events = [
+      ...reader.push(Buffer.concat([header, Buffer.alloc(300)])),
+      ...reader.push(Buffer.alloc(700)),
+      ...reader.push(frameA),
+    ];
+    expect(events[0]).toEqual({ kind: 'oversized', header: { length: 1000, streamId: 5, type: MessageType.Request, flags: 0 } });
+    expect(events[1]?.kind === 'frame' && events[1].frame.data.toString()).toBe('hello');
+    expect(events).toHaveLength(2);
+  });
+});

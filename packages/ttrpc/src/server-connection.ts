@@ -1,0 +1,292 @@
+import { Channel } from './channel';
+import { ReadEvent } from './frame-reader';
+import { Flag, FrameHeader, Frame, MessageType } from './framing';
+import { decodeRequest, encodeResponse, RequestEnvelope, WireStatus } from './envelope';
+import { Code } from './codes';
+import { TtrpcError, toTtrpcError } from './errors';
+import { Metadata } from './metadata';
+import { ServerCall } from './server-call';
+import { AnyMethod, SendStream } from './service';
+import type { Duplex } from 'node:stream';
+
+/** A method and the function that serves it. */
+export interface RegisteredMethod {
+  method: AnyMethod;
+  handler: (...args: never[]) => unknown;
+}
+
+/** How a server connection finds the handler for (service, method). */
+export interface HandlerRegistry {
+  lookup(service: string, method: string): RegisteredMethod | 'no-service' | 'no-method';
+}
+
+export interface ServerConnectionOptions {
+  /** Streams one connection may run at once; more get RESOURCE_EXHAUSTED. */
+  maxConcurrentStreams: number;
+  /** Stop reading from a peer that leaves more than this many response bytes unread. */
+  maxPendingWriteBytes: number;
+  /** Called with errors that cannot be returned to a caller (a handler failing after its stream ended). */
+  onError?: (err: Error, streamId: number) => void;
+}
+
+/**
+ * The server side of one connection: enforces the stream-id rules, dispatches every request
+ * concurrently, and sends exactly one final frame per stream. Protocol violations are answered with a
+ * status on the offending stream; the connection itself survives everything except transport errors.
+ */
+export class ServerConnection {
+  private readonly channel: Channel;
+  private readonly calls = new Map<number, ServerCall>();
+  private lastRequestId = 0;
+  private readonly closedListeners: Array<() => void> = [];
+
+  constructor(
+    transport: Duplex,
+    private readonly registry: HandlerRegistry,
+    private readonly options: ServerConnectionOptions,
+  ) {
+    this.channel = new Channel(transport, (event) => this.onEvent(event), () => this.onClosed());
+    transport.on('drain', () => this.channel.setReading(true));
+  }
+
+  get activeStreams(): number {
+    return this.calls.size;
+  }
+
+  onceClosed(listener: () => void): void {
+    if (this.channel.isClosed) listener();
+    else this.closedListeners.push(listener);
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+
+  private onEvent(event: ReadEvent): void {
+    if (event.kind === 'oversized') {
+      this.onOversized(event.header);
+      return;
+    }
+    const { frame } = event;
+    switch (frame.type) {
+      case MessageType.Request:
+        this.onRequest(frame);
+        break;
+      case MessageType.Data:
+        this.onData(frame);
+        break;
+      default:
+        // Responses and unknown types from a client are ignored, for forward compatibility (as Go does).
+        break;
+    }
+  }
+
+  private onOversized(header: FrameHeader): void {
+    if (header.type !== MessageType.Request && header.type !== MessageType.Data) return;
+    const status = {
+      code: Code.RESOURCE_EXHAUSTED,
+      message: `message length ${header.length} exceed maximum message size of ${this.channel.maxMessageLength}`,
+    };
+    const call = this.calls.get(header.streamId);
+    if (call) this.finishWithStatus(call, status);
+    else if (header.streamId % 2 === 1) this.sendStatus(header.streamId, status);
+  }
+
+  private onRequest(frame: Frame): void {
+    const id = frame.streamId;
+    if (id % 2 === 0) {
+      this.sendStatus(id, { code: Code.INVALID_ARGUMENT, message: 'StreamID must be odd for client initiated streams' });
+      return;
+    }
+    if (id <= this.lastRequestId) {
+      this.sendStatus(id, { code: Code.INVALID_ARGUMENT, message: 'StreamID cannot be re-used and must increment' });
+      return;
+    }
+    this.lastRequestId = id;
+    let request: RequestEnvelope;
+    try {
+      request = decodeRequest(frame.data);
+    } catch (err) {
+      this.sendStatus(id, { code: Code.INVALID_ARGUMENT, message: `unmarshal request error: ${(err as Error).message}` });
+      return;
+    }
+    if (this.calls.size >= this.options.maxConcurrentStreams) {
+      this.sendStatus(id, { code: Code.RESOURCE_EXHAUSTED, message: `too many concurrent streams (${this.options.maxConcurrentStreams})` });
+      return;
+    }
+    const found = this.registry.lookup(request.service, request.method);
+    if (typeof found === 'string') {
+      const what = found === 'no-service' ? `service ${request.service}` : `method ${request.method}`;
+      this.sendStatus(id, { code: Code.UNIMPLEMENTED, message: what });
+      return;
+    }
+    let message: unknown;
+    try {
+      message = found.method.requestType.decode(request.payload);
+    } catch (err) {
+      this.sendStatus(id, { code: Code.INVALID_ARGUMENT, message: `unmarshal request payload: ${(err as Error).message}` });
+      return;
+    }
+    const call = this.startCall(id, request, found.method);
+    // ttrpc#126: a streaming request's own payload is a message only when it has bytes;
+    // for unary and server-streaming methods it always is (an empty message encodes to nothing).
+    const streamsIn = found.method.kind === 'client-stream' || found.method.kind === 'bidi';
+    if (streamsIn && request.payload.length > 0) call.inbound?.push(message);
+    this.dispatch(call, found.handler, message);
+  }
+
+  private startCall(id: number, request: RequestEnvelope, method: AnyMethod): ServerCall {
+    const call = new ServerCall(id, method, { ...request, metadata: Metadata.fromKeyValues(request.metadata) });
+    this.calls.set(id, call);
+    const deadline = call.context.deadline;
+    if (deadline !== undefined) {
+      const ms = Math.max(0, deadline - Date.now());
+      // A handler that ignores its deadline still gets its caller an answer in time.
+      call.deadlineTimer = setTimeout(() => {
+        this.finishWithStatus(call, { code: Code.DEADLINE_EXCEEDED, message: 'context deadline exceeded' });
+      }, ms);
+      call.deadlineTimer.unref?.();
+    }
+    return call;
+  }
+
+  private dispatch(call: ServerCall, handler: (...args: never[]) => unknown, first: unknown): void {
+    const { method } = call;
+    const out: SendStream<unknown> = { send: (msg) => this.sendData(call, msg) };
+    let result: Promise<unknown>;
+    try {
+      const h = handler as unknown as (...args: unknown[]) => unknown;
+      switch (method.kind) {
+        case 'unary':
+          result = Promise.resolve(h(first, call.context));
+          break;
+        case 'server-stream':
+          result = Promise.resolve(h(first, out, call.context));
+          break;
+        case 'client-stream':
+          result = Promise.resolve(h(call.inbound, call.context));
+          break;
+        case 'bidi':
+          result = Promise.resolve(h(call.inbound, out, call.context));
+          break;
+      }
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (value) => this.finishWithResult(call, value),
+      (err: unknown) => {
+        const e = toTtrpcError(err);
+        this.finishWithStatus(call, { code: e.code, message: e.message, details: e.details });
+      },
+    );
+  }
+
+  private onData(frame: Frame): void {
+    const call = this.calls.get(frame.streamId);
+    if (!call || call.finished) {
+      this.sendStatus(frame.streamId, { code: Code.INVALID_ARGUMENT, message: 'StreamID is no longer active' });
+      return;
+    }
+    const inbound = call.inbound;
+    if (!inbound) {
+      this.finishWithStatus(call, { code: Code.INVALID_ARGUMENT, message: `data frame on a ${call.method.kind} stream` });
+      return;
+    }
+    const hasData = (frame.flags & Flag.NoData) === 0;
+    if (hasData) {
+      let msg: unknown;
+      try {
+        msg = call.method.requestType.decode(frame.data);
+      } catch (err) {
+        this.finishWithStatus(call, { code: Code.INVALID_ARGUMENT, message: `unmarshal data error: ${(err as Error).message}` });
+        return;
+      }
+      if (inbound.isClosed) {
+        this.finishWithStatus(call, { code: Code.INVALID_ARGUMENT, message: 'data after the client closed the stream' });
+        return;
+      }
+      if (!inbound.push(msg)) {
+        this.finishWithStatus(call, { code: Code.RESOURCE_EXHAUSTED, message: 'ttrpc: stream buffer full' });
+        return;
+      }
+    }
+    if (frame.flags & Flag.RemoteClosed) inbound.end();
+  }
+
+  private async sendData(call: ServerCall, message: unknown): Promise<void> {
+    if (call.finished) throw new TtrpcError(Code.CANCELLED, 'stream finished');
+    const data = call.method.responseType.encode(message);
+    this.channel.send(call.streamId, MessageType.Data, 0, data);
+    await this.channel.waitForDrain();
+  }
+
+  private finishWithResult(call: ServerCall, value: unknown): void {
+    if (call.finished) return;
+    const streaming = call.method.kind === 'server-stream' || call.method.kind === 'bidi';
+    if (streaming) {
+      // The end of a server stream is Data[RC|ND], or Data[RC] carrying a last message.
+      let data: Uint8Array = new Uint8Array(0);
+      let flags = Flag.RemoteClosed | Flag.NoData;
+      if (value !== undefined && value !== null) {
+        data = call.method.responseType.encode(value);
+        flags = Flag.RemoteClosed;
+      }
+      this.complete(call, () => this.channel.send(call.streamId, MessageType.Data, flags, data));
+      return;
+    }
+    let payload: Uint8Array;
+    try {
+      if (value === undefined || value === null) throw new TtrpcError(Code.INTERNAL, 'ttrpc: marshal called with nil');
+      payload = call.method.responseType.encode(value);
+    } catch (err) {
+      const e = toTtrpcError(err);
+      this.finishWithStatus(call, { code: e.code === Code.UNKNOWN ? Code.INTERNAL : e.code, message: e.message });
+      return;
+    }
+    this.complete(call, () => this.sendResponse(call.streamId, { status: null, payload }));
+  }
+
+  private finishWithStatus(call: ServerCall, status: { code: Code; message: string; details?: WireStatus['details'] }): void {
+    if (call.finished) return;
+    this.complete(call, () => this.sendStatus(call.streamId, status));
+  }
+
+  /** Sends a stream's final frame once, then forgets the stream and cancels its handler. */
+  private complete(call: ServerCall, sendFinal: () => void): void {
+    call.finish();
+    this.calls.delete(call.streamId);
+    try {
+      sendFinal();
+    } catch (err) {
+      // The reply itself was too large: the caller still gets an answer, as a status.
+      const e = toTtrpcError(err);
+      this.sendStatus(call.streamId, { code: e.code, message: e.message });
+    }
+    call.abort.abort();
+  }
+
+  private sendStatus(streamId: number, status: { code: Code; message: string; details?: WireStatus['details'] }): void {
+    this.sendResponse(streamId, {
+      status: { code: status.code, message: status.message, details: status.details ?? [] },
+      payload: new Uint8Array(0),
+    });
+  }
+
+  private sendResponse(streamId: number, response: { status: WireStatus | null; payload: Uint8Array }): void {
+    const ok = this.channel.send(streamId, MessageType.Response, 0, encodeResponse(response));
+    if (!ok && this.channel.pendingWriteBytes > this.options.maxPendingWriteBytes) {
+      // The peer is not reading its answers: stop taking new requests until it does.
+      this.channel.setReading(false);
+    }
+  }
+
+  private onClosed(): void {
+    for (const call of this.calls.values()) {
+      call.finish();
+      call.abort.abort();
+    }
+    this.calls.clear();
+    for (const listener of this.closedListeners.splice(0)) listener();
+  }
+}
