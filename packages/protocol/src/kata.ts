@@ -1,0 +1,9 @@
+/** Kata Containers' agent API (grpc.AgentService, grpc.Health) with its OCI and network types. */
+import * as pb from './gen/kata';
+
+export { pb };
+/** Messages of agent.proto, oci.proto, health.proto and csi.proto (proto package "grpc"). */
+export const agent = pb.grpc;
+/** Messages of types.proto (proto package "types"). */
+export const types = pb.types;
+export { AgentService, HealthService } from './gen/kata-services';
