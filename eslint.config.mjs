@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', '**/src/gen/**', 'images/out/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', '**/src/gen/**', '**/test/gen/**', 'images/out/**', '.cache/**', 'jest.config.js'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -9,7 +9,7 @@ export default tseslint.config(
       'no-restricted-properties': ['error',
         { object: 'describe', property: 'only' }, { object: 'it', property: 'only' }, { object: 'test', property: 'only' }],
       // Packages are consumed through their public entry, never through another package's src/.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['*/src/*', '@kata-ts/*/src/*', 'ttrpc-ts/src/*'], message: 'import the package, not its src/' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@kata-ts/*/src/*', 'ttrpc-ts/src/*', 'node-vsock/src/*', '../../*/src/*', '../../../*/src/*'], message: 'import the package, not its src/' }] }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },

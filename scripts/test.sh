@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets everything up on a fresh Debian 12 machine (as root) and runs every test:
+# generated-code drift, typecheck, lint, unit, integration and end-to-end tiers.
+# Idempotent; safe to run again. Prints a closing "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+./scripts/build.sh
+
+echo "== generated code drift"
+node scripts/check-gen-drift.mjs
+echo "== typecheck"
+pnpm -s typecheck
+echo "== lint"
+pnpm -s lint
+
+echo "== tests (unit, integration, e2e)"
+results=$(mktemp)
+set +e
+npx jest --selectProjects unit integration e2e --runInBand --json --outputFile="$results" "$@"
+rc=$?
+set -e
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+' "$results"
+rm -f "$results"
+exit $rc
