@@ -7,6 +7,8 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | null = null;
   private ended = false;
   private failure: Error | null = null;
+  /** A producer waiting for room (see onceRoom). */
+  private roomListener: (() => void) | null = null;
 
   constructor(readonly capacity: number) {}
 
@@ -36,11 +38,21 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return true;
   }
 
+  /**
+   * Calls `listener` once the queue has room again, or once it closes (nothing more will be taken
+   * then, so there is nothing left to wait for). Calls it at once if either holds already.
+   */
+  onceRoom(listener: () => void): void {
+    if (!this.isFull || this.isClosed) listener();
+    else this.roomListener = listener;
+  }
+
   /** No more items will come; the consumer sees the end after draining what is queued. */
   end(): void {
     if (this.isClosed) return;
     this.ended = true;
     this.flushWaiter();
+    this.notifyRoom();
   }
 
   /** The consumer's next pull rejects with `err` (queued items are dropped). */
@@ -49,11 +61,15 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.failure = err;
     this.items.length = 0;
     this.flushWaiter();
+    this.notifyRoom();
   }
 
   next(): Promise<IteratorResult<T>> {
     const item = this.items.shift();
-    if (item !== undefined) return Promise.resolve({ value: item, done: false });
+    if (item !== undefined) {
+      this.notifyRoom();
+      return Promise.resolve({ value: item, done: false });
+    }
     if (this.failure) return Promise.reject(this.failure);
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => {
@@ -63,6 +79,13 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return { next: () => this.next() };
+  }
+
+  private notifyRoom(): void {
+    const listener = this.roomListener;
+    if (!listener) return;
+    this.roomListener = null;
+    listener();
   }
 
   private flushWaiter(): void {

@@ -8,6 +8,13 @@ import { TtrpcError } from './errors';
 const ZERO_COPY_THRESHOLD = 64 * 1024;
 
 /**
+ * Takes one frame (or oversized-frame report) from the channel. Returning false means "not now":
+ * the receiver has nowhere to put it (a full stream buffer), so the channel stops reading and offers
+ * the same event again, followed by the rest, once resumeDelivery() is called.
+ */
+export type EventReceiver = (event: ReadEvent) => boolean;
+
+/**
  * One ttrpc connection's byte pipe: decodes frames from the transport and writes frames to it.
  * Reading is never gated on writing: frames are dispatched as they arrive, and writes only queue
  * in the transport's buffer (callers that stream bulk data wait for drain via waitForDrain()).
@@ -17,10 +24,25 @@ export class Channel {
   private closed = false;
   private closeError: Error | undefined;
   private readonly drainWaiters: Array<() => void> = [];
+  /** Events read but not yet taken, the first one refused by the receiver; reading is paused meanwhile. */
+  private stalled: ReadEvent[] | null = null;
+  private resumeQueued = false;
+  /** Reading is switched off by setReading(false), independently of a stall. */
+  private readingOff = false;
+  /**
+   * Frames written during one tick leave in one writev: the transport is corked at the first and
+   * uncorked once the tick's callbacks and promise jobs have run. Thirty-two answers completed in
+   * one tick cost one syscall, not thirty-two; a lone answer waits for nothing but the current job.
+   */
+  private corked = false;
+  private readonly flushWrites = () => {
+    this.corked = false;
+    this.transport.uncork();
+  };
 
   constructor(
     readonly transport: Duplex,
-    private readonly onEvent: (event: ReadEvent) => void,
+    private readonly onEvent: EventReceiver,
     private readonly onClose: (err: Error | undefined) => void,
     readonly maxMessageLength: number = MESSAGE_LENGTH_MAX,
   ) {
@@ -53,14 +75,16 @@ export class Channel {
       );
     }
     if (this.closed) return false;
+    if (!this.corked) {
+      this.corked = true;
+      this.transport.cork();
+      process.nextTick(this.flushWrites);
+    }
     if (data.length < ZERO_COPY_THRESHOLD) {
       return this.transport.write(encodeFrame(streamId, type, flags, data));
     }
-    this.transport.cork();
     this.transport.write(encodeHeader(streamId, type, flags, data.length));
-    const ok = this.transport.write(data);
-    this.transport.uncork();
-    return ok;
+    return this.transport.write(data);
   }
 
   /** Resolves once the transport has room again (immediately if it has now). */
@@ -71,12 +95,34 @@ export class Channel {
 
   /** Pauses or resumes reading from the peer (used to push back on a peer that never reads). */
   setReading(on: boolean): void {
-    if (on) this.transport.resume();
-    else this.transport.pause();
+    this.readingOff = !on;
+    if (!on) this.transport.pause();
+    else if (!this.stalled) this.transport.resume();
+  }
+
+  /**
+   * Offers the stalled events again (the receiver has made room); reading resumes once all are
+   * taken. Runs on a microtask of its own, never inside the caller: callers are typically a handler
+   * pulling from its stream, which must not find protocol work running in its stack.
+   */
+  resumeDelivery(): void {
+    // Checked on the microtask, not here: a receiver may release a stall before the channel records it.
+    if (this.resumeQueued) return;
+    this.resumeQueued = true;
+    queueMicrotask(() => {
+      this.resumeQueued = false;
+      const events = this.stalled;
+      if (!events || this.closed) return;
+      this.stalled = null;
+      this.deliver(events);
+      if (!this.stalled && !this.readingOff) this.transport.resume();
+    });
   }
 
   /** Closes the transport; pending work is told through onClose. */
   close(err?: Error): void {
+    // Frames written in this tick still go out before the transport is torn down.
+    if (this.corked) this.flushWrites();
     if (!this.closed) this.transport.destroy();
     this.shutdown(err);
   }
@@ -90,9 +136,27 @@ export class Channel {
       this.close(err as Error);
       return;
     }
-    for (const event of events) {
+    // Bytes that were already on their way when a stall paused the transport queue up behind it.
+    if (this.stalled) this.stalled.push(...events);
+    else this.deliver(events);
+  }
+
+  private deliver(events: ReadEvent[]): void {
+    for (let i = 0; i < events.length; i++) {
       if (this.closed) return;
-      this.onEvent(event);
+      let taken: boolean;
+      try {
+        taken = this.onEvent(events[i]!);
+      } catch (err) {
+        // A fault in handling one frame costs this connection, never the process serving others.
+        this.close(err as Error);
+        return;
+      }
+      if (!taken) {
+        this.stalled = events.slice(i);
+        this.transport.pause();
+        return;
+      }
     }
   }
 

@@ -73,6 +73,19 @@ describe('ttrpc client and server', () => {
     expect(seqs).toEqual([...Array(50).keys()]);
   });
 
+  it('streams many small messages from the server: a burst larger than the buffer waits, it does not fail', async () => {
+    let n = 0;
+    for await (const chunk of pair.echo.repeat({ count: 2000, size: 10 })) if (chunk.seq === n) n++;
+    expect(n).toBe(2000);
+  });
+
+  it('streams many small messages from the client in one burst', async () => {
+    const call = pair.echo.sum();
+    for (let i = 0; i < 500; i++) void call.send({ data: Buffer.alloc(10), seq: i });
+    call.closeSend();
+    expect(await call.response).toEqual(expect.objectContaining({ bytes: 5000, messages: 500 }));
+  });
+
   it('streams from the client', async () => {
     const call = pair.echo.sum();
     for (let i = 0; i < 10; i++) await call.send({ data: Buffer.alloc(100), seq: i });

@@ -13,6 +13,8 @@ export interface ClientStreamSink {
   fail(err: TtrpcError): void;
   /** True for methods whose responses are Data frames (server-stream, bidi). */
   readonly streamsOut: boolean;
+  /** Where streamed messages wait for the caller; when it is full the client stops reading for a while. */
+  readonly queue?: AsyncQueue<unknown>;
 }
 
 /** A stream of responses from the server, read with `for await`. */

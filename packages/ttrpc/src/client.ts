@@ -8,6 +8,8 @@ import { Code } from './codes';
 import { ClosedError, TtrpcError } from './errors';
 import { Metadata, MetadataInit } from './metadata';
 import { AsyncQueue } from './async-queue';
+import { deadlineTimer } from './timers';
+import { StreamStall } from './stream-stall';
 import { AnyMethod, MethodDescriptor, ServiceDescriptor } from './service';
 import { CLIENT_STREAM_BUFFER_MESSAGES, ClientStreamSink, RequestStream, ResponseStream } from './client-stream';
 
@@ -34,6 +36,7 @@ const LAST_STREAM_ID = 0xffffffff;
  */
 export class Client {
   private readonly channel: Channel;
+  private readonly stall: StreamStall;
   private readonly streams = new Map<number, ClientStreamSink>();
   /** The method of each open stream, to decode its responses. */
   private readonly methods = new Map<number, AnyMethod>();
@@ -44,6 +47,7 @@ export class Client {
   constructor(transport: Duplex, private readonly options: ClientOptions = {}) {
     this.defaultMetadata = Metadata.from(options.metadata);
     this.channel = new Channel(transport, (event) => this.onEvent(event), (err) => this.onClosed(err));
+    this.stall = new StreamStall(this.channel);
   }
 
   /** Connects to a unix socket path and returns a client for it. */
@@ -77,7 +81,7 @@ export class Client {
   }
 
   /** Makes a unary call. */
-  unary<Req, Res>(service: string, method: MethodDescriptor<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+  unary<Req, Res>(service: string, method: MethodDescriptor<Req, unknown, unknown, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const sink: ClientStreamSink = {
         streamsOut: false,
@@ -90,14 +94,14 @@ export class Client {
   }
 
   /** Starts a server-streaming call; responses arrive through the returned stream. */
-  serverStream<Req, Res>(service: string, method: MethodDescriptor<Req, Res>, request: Req, options: CallOptions = {}): ResponseStream<Res> {
+  serverStream<Req, Res>(service: string, method: MethodDescriptor<Req, unknown, unknown, Res>, request: Req, options: CallOptions = {}): ResponseStream<Res> {
     const queue = new AsyncQueue<Res>(CLIENT_STREAM_BUFFER_MESSAGES);
     this.open(service, method, request, Flag.RemoteClosed, options, this.queueSink(queue));
     return new ResponseStream(queue);
   }
 
   /** Starts a client-streaming call: send messages, closeSend(), then await `response`. */
-  clientStream<Req, Res>(service: string, method: MethodDescriptor<Req, Res>, options: CallOptions = {}): RequestStream<Req> & { response: Promise<Res> } {
+  clientStream<Req, Res>(service: string, method: MethodDescriptor<Req, unknown, unknown, Res>, options: CallOptions = {}): RequestStream<Req> & { response: Promise<Res> } {
     let sink!: ClientStreamSink;
     const response = new Promise<Res>((resolve, reject) => {
       sink = { streamsOut: false, message: () => sink.fail(new TtrpcError(Code.INTERNAL, 'ttrpc: data frame on a client-stream call')), end: (f) => resolve(f as Res), fail: reject };
@@ -107,7 +111,7 @@ export class Client {
   }
 
   /** Starts a bidirectional call. */
-  bidi<Req, Res>(service: string, method: MethodDescriptor<Req, Res>, options: CallOptions = {}): RequestStream<Req> & { responses: ResponseStream<Res> } {
+  bidi<Req, Res>(service: string, method: MethodDescriptor<Req, unknown, unknown, Res>, options: CallOptions = {}): RequestStream<Req> & { responses: ResponseStream<Res> } {
     const queue = new AsyncQueue<Res>(CLIENT_STREAM_BUFFER_MESSAGES);
     const id = this.open(service, method, undefined, Flag.RemoteOpen, options, this.queueSink(queue));
     return { ...this.requestStream(id, method), responses: new ResponseStream(queue) };
@@ -121,6 +125,7 @@ export class Client {
   private queueSink<Res>(queue: AsyncQueue<Res>): ClientStreamSink {
     return {
       streamsOut: true,
+      queue: queue as AsyncQueue<unknown>,
       message: (msg) => {
         if (!queue.push(msg as Res)) queue.fail(new TtrpcError(Code.RESOURCE_EXHAUSTED, 'ttrpc: stream buffer full'));
       },
@@ -179,6 +184,7 @@ export class Client {
     };
     const tracked: ClientStreamSink = {
       streamsOut: sink.streamsOut,
+      queue: sink.queue,
       message: (msg) => sink.message(msg),
       end: (final) => {
         finish();
@@ -192,7 +198,7 @@ export class Client {
     this.streams.set(id, tracked);
     this.methods.set(id, method);
     if (timeoutMs > 0) {
-      const timer = setTimeout(() => tracked.fail(new TtrpcError(Code.DEADLINE_EXCEEDED, 'context deadline exceeded')), timeoutMs);
+      const timer = deadlineTimer(timeoutMs, () => tracked.fail(new TtrpcError(Code.DEADLINE_EXCEEDED, 'context deadline exceeded')));
       cleanups.push(() => clearTimeout(timer));
     }
     if (options.signal) {
@@ -213,17 +219,19 @@ export class Client {
     return id;
   }
 
-  private onEvent(event: ReadEvent): void {
+  /** Returns false to have the channel hold this frame until a full response stream has room. */
+  private onEvent(event: ReadEvent): boolean {
     if (event.kind === 'oversized') {
       const sink = this.streams.get(event.header.streamId);
       sink?.fail(new TtrpcError(Code.RESOURCE_EXHAUSTED, `message length ${event.header.length} exceed maximum message size of ${this.channel.maxMessageLength}`));
-      return;
+      return true;
     }
     const sink = this.streams.get(event.frame.streamId);
     // Frames for calls that already ended (timed out, cancelled) are dropped, as Go's receiveLoop does.
-    if (!sink) return;
+    if (!sink) return true;
     if (event.frame.type === MessageType.Response) this.onResponse(sink, event.frame);
-    else if (event.frame.type === MessageType.Data) this.onData(sink, event.frame);
+    else if (event.frame.type === MessageType.Data) return this.onData(sink, event.frame);
+    return true;
   }
 
   private onResponse(sink: ClientStreamSink, frame: Frame): void {
@@ -246,18 +254,24 @@ export class Client {
     this.decodeInto(sink, frame.streamId, response.payload, (msg) => sink.end(msg));
   }
 
-  private onData(sink: ClientStreamSink, frame: Frame): void {
+  private onData(sink: ClientStreamSink, frame: Frame): boolean {
     const hasData = (frame.flags & Flag.NoData) === 0;
     const closing = (frame.flags & Flag.RemoteClosed) !== 0;
     if (!sink.streamsOut) {
       sink.message(undefined);
-      return;
+      return true;
     }
     if (hasData) {
+      if (sink.queue?.isFull) {
+        // Hold this frame (and the connection) until the caller reads on, for a second at most.
+        this.stall.wait(sink.queue, () => sink.fail(new TtrpcError(Code.RESOURCE_EXHAUSTED, 'ttrpc: stream buffer full')));
+        return false;
+      }
       const ok = this.decodeInto(sink, frame.streamId, frame.data, (msg) => sink.message(msg));
-      if (!ok) return;
+      if (!ok) return true;
     }
     if (closing) sink.end();
+    return true;
   }
 
   private decodeInto(sink: ClientStreamSink, streamId: number, data: Uint8Array, deliver: (msg: unknown) => void): boolean {
@@ -274,6 +288,7 @@ export class Client {
   }
 
   private onClosed(err: Error | undefined): void {
+    this.stall.dispose();
     this.closeReason = err;
     const pending = [...this.streams.values()];
     this.streams.clear();
@@ -285,7 +300,7 @@ export class Client {
 
 /** A typed client for one service: one function per method, named as in the descriptor. */
 export type ServiceClient<S extends ServiceDescriptor> = {
-  [K in keyof S['methods']]: S['methods'][K] extends MethodDescriptor<infer Req, infer Res, infer Kind>
+  [K in keyof S['methods']]: S['methods'][K] extends MethodDescriptor<infer Req, unknown, unknown, infer Res, infer Kind>
     ? Kind extends 'unary'
       ? (request: Req, options?: CallOptions) => Promise<Res>
       : Kind extends 'server-stream'

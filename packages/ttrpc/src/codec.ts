@@ -1,17 +1,21 @@
-/** Turns one message type to bytes and back. Generated protobufjs classes fit via protobufCodec(). */
-export interface Codec<T> {
-  encode(message: T): Uint8Array;
-  decode(data: Uint8Array): T;
+/**
+ * Turns one message type to bytes and back. `In` is what encode accepts (plain objects with optional
+ * fields), `Out` what decode returns (a message with every field set). Generated protobufjs classes fit
+ * via protobufCodec().
+ */
+export interface Codec<In, Out = In> {
+  encode(message: In): Uint8Array;
+  decode(data: Uint8Array): Out;
 }
 
 /** The static surface of a protobufjs-generated message class. */
-export interface ProtobufType<T> {
-  encode(message: T): { finish(): Uint8Array };
-  decode(data: Uint8Array): T;
+export interface ProtobufType<In, Out> {
+  encode(message: In): { finish(): Uint8Array };
+  decode(data: Uint8Array): Out;
 }
 
 /** Adapts a protobufjs static class (pbjs -t static-module) to a Codec. */
-export function protobufCodec<T>(type: ProtobufType<T>): Codec<T> {
+export function protobufCodec<In, Out>(type: ProtobufType<In, Out>): Codec<In, Out> {
   return {
     encode: (message) => type.encode(message).finish(),
     decode: (data) => type.decode(data),

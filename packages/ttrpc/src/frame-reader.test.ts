@@ -40,4 +40,19 @@ describe('FrameReader', () => {
     expect(events[1]?.kind === 'frame' && events[1].frame.data.toString()).toBe('hello');
     expect(events).toHaveLength(2);
   });
+
+  it('hands out a frame inside one chunk as a view, and collects a split one into a buffer of its size', () => {
+    const big = encodeFrame(9, MessageType.Data, 0, Buffer.alloc(100_000, 5));
+    const chunk = Buffer.concat([frameA, big.subarray(0, 30_000)]);
+    const reader = new FrameReader();
+    const first = reader.push(chunk);
+    expect(first).toHaveLength(1);
+    expect(first[0]!.kind === 'frame' && first[0]!.frame.data.buffer).toBe(chunk.buffer);
+    expect(reader.push(big.subarray(30_000, 60_000))).toEqual([]);
+    const [last] = reader.push(big.subarray(60_000));
+    const data = last!.kind === 'frame' ? last!.frame.data : Buffer.alloc(0);
+    expect(data.length).toBe(100_000);
+    expect(data.byteLength).toBe(data.buffer.byteLength); // its own buffer, not a slice of a larger one
+    expect(data.every((b) => b === 5)).toBe(true);
+  });
 });

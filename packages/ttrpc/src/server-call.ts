@@ -11,11 +11,17 @@ export const STREAM_BUFFER_MESSAGES = 64;
  * nothing else is sent on it after that.
  */
 export class ServerCall {
-  readonly abort = new AbortController();
   readonly inbound: AsyncQueue<unknown> | null;
   readonly context: CallContext;
   finished = false;
   deadlineTimer: NodeJS.Timeout | undefined;
+  /**
+   * Made on first use of `context.signal`: an AbortController, and above all aborting one (which
+   * builds a DOMException with a stack), costs more than the rest of a small call, and most
+   * handlers never look at their signal.
+   */
+  private controller: AbortController | null = null;
+  private cancelled = false;
 
   constructor(
     readonly streamId: number,
@@ -24,12 +30,15 @@ export class ServerCall {
   ) {
     const acceptsData = method.kind === 'client-stream' || method.kind === 'bidi';
     this.inbound = acceptsData ? new AsyncQueue(STREAM_BUFFER_MESSAGES) : null;
+    const signal = () => this.signal();
     this.context = {
       service: call.service,
       method: call.method,
       metadata: call.metadata,
       deadline: call.timeoutNano > 0 ? Date.now() + call.timeoutNano / 1e6 : undefined,
-      signal: this.abort.signal,
+      get signal() {
+        return signal();
+      },
     };
   }
 
@@ -39,5 +48,20 @@ export class ServerCall {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
     this.inbound?.end();
+  }
+
+  /** Aborts the handler's signal (at once if it already has one, else when it first asks). */
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.controller?.abort();
+  }
+
+  private signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.cancelled) this.controller.abort();
+    }
+    return this.controller.signal;
   }
 }

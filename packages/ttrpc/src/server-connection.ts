@@ -6,6 +6,8 @@ import { Code } from './codes';
 import { TtrpcError, toTtrpcError } from './errors';
 import { Metadata } from './metadata';
 import { ServerCall } from './server-call';
+import { StreamStall } from './stream-stall';
+import { deadlineTimer } from './timers';
 import { AnyMethod, SendStream } from './service';
 import type { Duplex } from 'node:stream';
 
@@ -36,6 +38,7 @@ export interface ServerConnectionOptions {
  */
 export class ServerConnection {
   private readonly channel: Channel;
+  private readonly stall: StreamStall;
   private readonly calls = new Map<number, ServerCall>();
   private lastRequestId = 0;
   private readonly closedListeners: Array<() => void> = [];
@@ -46,6 +49,7 @@ export class ServerConnection {
     private readonly options: ServerConnectionOptions,
   ) {
     this.channel = new Channel(transport, (event) => this.onEvent(event), () => this.onClosed());
+    this.stall = new StreamStall(this.channel);
     transport.on('drain', () => this.channel.setReading(true));
   }
 
@@ -62,22 +66,22 @@ export class ServerConnection {
     this.channel.close();
   }
 
-  private onEvent(event: ReadEvent): void {
+  /** Returns false to have the channel hold this frame until a full stream buffer has room. */
+  private onEvent(event: ReadEvent): boolean {
     if (event.kind === 'oversized') {
       this.onOversized(event.header);
-      return;
+      return true;
     }
     const { frame } = event;
     switch (frame.type) {
       case MessageType.Request:
         this.onRequest(frame);
-        break;
+        return true;
       case MessageType.Data:
-        this.onData(frame);
-        break;
+        return this.onData(frame);
       default:
         // Responses and unknown types from a client are ignored, for forward compatibility (as Go does).
-        break;
+        return true;
     }
   }
 
@@ -107,7 +111,8 @@ export class ServerConnection {
     try {
       request = decodeRequest(frame.data);
     } catch (err) {
-      this.sendStatus(id, { code: Code.INVALID_ARGUMENT, message: `unmarshal request error: ${(err as Error).message}` });
+      const status = err instanceof TtrpcError ? err : { code: Code.INVALID_ARGUMENT, message: `unmarshal request error: ${(err as Error).message}` };
+      this.sendStatus(id, { code: status.code, message: status.message });
       return;
     }
     if (this.calls.size >= this.options.maxConcurrentStreams) {
@@ -140,12 +145,11 @@ export class ServerConnection {
     this.calls.set(id, call);
     const deadline = call.context.deadline;
     if (deadline !== undefined) {
-      const ms = Math.max(0, deadline - Date.now());
       // A handler that ignores its deadline still gets its caller an answer in time.
-      call.deadlineTimer = setTimeout(() => {
+      call.deadlineTimer = deadlineTimer(deadline - Date.now(), () => {
         this.finishWithStatus(call, { code: Code.DEADLINE_EXCEEDED, message: 'context deadline exceeded' });
-      }, ms);
-      call.deadlineTimer.unref?.();
+      });
+      call.deadlineTimer?.unref();
     }
     return call;
   }
@@ -173,45 +177,55 @@ export class ServerConnection {
     } catch (err) {
       result = Promise.reject(err);
     }
-    result.then(
-      (value) => this.finishWithResult(call, value),
-      (err: unknown) => {
-        const e = toTtrpcError(err);
-        this.finishWithStatus(call, { code: e.code, message: e.message, details: e.details });
-      },
-    );
+    result
+      .then(
+        (value) => this.finishWithResult(call, value),
+        (err: unknown) => {
+          const e = toTtrpcError(err);
+          this.finishWithStatus(call, { code: e.code, message: e.message, details: e.details });
+        },
+      )
+      .catch((err: Error) => {
+        // Only a bug gets here (say, status details that do not encode). An unhandled rejection
+        // would end the whole process, so report it and answer with a status that always encodes.
+        this.options.onError?.(err, call.streamId);
+        this.finishWithStatus(call, { code: Code.INTERNAL, message: `ttrpc: ${err.message}` });
+      });
   }
 
-  private onData(frame: Frame): void {
+  private onData(frame: Frame): boolean {
     const call = this.calls.get(frame.streamId);
     if (!call || call.finished) {
       this.sendStatus(frame.streamId, { code: Code.INVALID_ARGUMENT, message: 'StreamID is no longer active' });
-      return;
+      return true;
     }
     const inbound = call.inbound;
     if (!inbound) {
       this.finishWithStatus(call, { code: Code.INVALID_ARGUMENT, message: `data frame on a ${call.method.kind} stream` });
-      return;
+      return true;
     }
     const hasData = (frame.flags & Flag.NoData) === 0;
     if (hasData) {
+      if (inbound.isClosed) {
+        this.finishWithStatus(call, { code: Code.INVALID_ARGUMENT, message: 'data after the client closed the stream' });
+        return true;
+      }
+      if (inbound.isFull) {
+        // Hold this frame (and the connection) until the handler catches up, for a second at most.
+        this.stall.wait(inbound, () => this.finishWithStatus(call, { code: Code.RESOURCE_EXHAUSTED, message: 'ttrpc: stream buffer full' }));
+        return false;
+      }
       let msg: unknown;
       try {
         msg = call.method.requestType.decode(frame.data);
       } catch (err) {
         this.finishWithStatus(call, { code: Code.INVALID_ARGUMENT, message: `unmarshal data error: ${(err as Error).message}` });
-        return;
+        return true;
       }
-      if (inbound.isClosed) {
-        this.finishWithStatus(call, { code: Code.INVALID_ARGUMENT, message: 'data after the client closed the stream' });
-        return;
-      }
-      if (!inbound.push(msg)) {
-        this.finishWithStatus(call, { code: Code.RESOURCE_EXHAUSTED, message: 'ttrpc: stream buffer full' });
-        return;
-      }
+      inbound.push(msg);
     }
     if (frame.flags & Flag.RemoteClosed) inbound.end();
+    return true;
   }
 
   private async sendData(call: ServerCall, message: unknown): Promise<void> {
@@ -224,27 +238,24 @@ export class ServerConnection {
   private finishWithResult(call: ServerCall, value: unknown): void {
     if (call.finished) return;
     const streaming = call.method.kind === 'server-stream' || call.method.kind === 'bidi';
-    if (streaming) {
-      // The end of a server stream is Data[RC|ND], or Data[RC] carrying a last message.
-      let data: Uint8Array = new Uint8Array(0);
-      let flags = Flag.RemoteClosed | Flag.NoData;
-      if (value !== undefined && value !== null) {
-        data = call.method.responseType.encode(value);
-        flags = Flag.RemoteClosed;
-      }
-      this.complete(call, () => this.channel.send(call.streamId, MessageType.Data, flags, data));
-      return;
-    }
-    let payload: Uint8Array;
+    const none = value === undefined || value === null;
+    let data: Uint8Array;
     try {
-      if (value === undefined || value === null) throw new TtrpcError(Code.INTERNAL, 'ttrpc: marshal called with nil');
-      payload = call.method.responseType.encode(value);
+      if (none && !streaming) throw new TtrpcError(Code.INTERNAL, 'ttrpc: marshal called with nil');
+      data = none ? new Uint8Array(0) : call.method.responseType.encode(value);
     } catch (err) {
+      // A reply that does not encode is the handler's bug; its caller still gets an answer.
       const e = toTtrpcError(err);
       this.finishWithStatus(call, { code: e.code === Code.UNKNOWN ? Code.INTERNAL : e.code, message: e.message });
       return;
     }
-    this.complete(call, () => this.sendResponse(call.streamId, { status: null, payload }));
+    if (streaming) {
+      // The end of a server stream is Data[RC|ND], or Data[RC] carrying a last message.
+      const flags = none ? Flag.RemoteClosed | Flag.NoData : Flag.RemoteClosed;
+      this.complete(call, () => this.channel.send(call.streamId, MessageType.Data, flags, data));
+      return;
+    }
+    this.complete(call, () => this.sendResponse(call.streamId, { status: null, payload: data }));
   }
 
   private finishWithStatus(call: ServerCall, status: { code: Code; message: string; details?: WireStatus['details'] }): void {
@@ -259,11 +270,12 @@ export class ServerConnection {
     try {
       sendFinal();
     } catch (err) {
-      // The reply itself was too large: the caller still gets an answer, as a status.
+      // A stream's last message was too large (Responses fall back in sendResponse): the caller
+      // still gets an answer, as a status.
       const e = toTtrpcError(err);
       this.sendStatus(call.streamId, { code: e.code, message: e.message });
     }
-    call.abort.abort();
+    call.cancel();
   }
 
   private sendStatus(streamId: number, status: { code: Code; message: string; details?: WireStatus['details'] }): void {
@@ -274,7 +286,15 @@ export class ServerConnection {
   }
 
   private sendResponse(streamId: number, response: { status: WireStatus | null; payload: Uint8Array }): void {
-    const ok = this.channel.send(streamId, MessageType.Response, 0, encodeResponse(response));
+    const max = this.channel.maxMessageLength;
+    // A status quoting a huge name back ("service <4 MiB>") is known too large before it is encoded.
+    let data = (response.status?.message.length ?? 0) > max ? null : encodeResponse(response);
+    if (data === null || data.length > max) {
+      // Too large to send. The caller still gets exactly one answer, and nothing throws into the reader.
+      const message = data ? `message length ${data.length} exceed maximum message size of ${max}` : `status message exceeds maximum message size of ${max}`;
+      data = encodeResponse({ status: { code: Code.RESOURCE_EXHAUSTED, message, details: [] }, payload: new Uint8Array(0) });
+    }
+    const ok = this.channel.send(streamId, MessageType.Response, 0, data);
     if (!ok && this.channel.pendingWriteBytes > this.options.maxPendingWriteBytes) {
       // The peer is not reading its answers: stop taking new requests until it does.
       this.channel.setReading(false);
@@ -282,9 +302,10 @@ export class ServerConnection {
   }
 
   private onClosed(): void {
+    this.stall.dispose();
     for (const call of this.calls.values()) {
       call.finish();
-      call.abort.abort();
+      call.cancel();
     }
     this.calls.clear();
     for (const listener of this.closedListeners.splice(0)) listener();

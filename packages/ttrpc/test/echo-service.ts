@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ttrpctest } from './gen/echo';
-import { Client, ClientOptions, Code, Server, ServerOptions, TtrpcError, createServiceClient, method, protobufCodec } from '../src/index';
+import { Client, ClientOptions, Code, MESSAGE_LENGTH_MAX, Server, ServerOptions, TtrpcError, createServiceClient, method, protobufCodec } from '../src/index';
 
 export { ttrpctest };
 
@@ -23,9 +23,10 @@ export const EchoService = {
   },
 } as const;
 
+// sleep_ms comes off the wire: past setTimeout's range (2^31-1 ms) the sleep lasts until the abort.
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
+    const t = ms <= 0x7fffffff ? setTimeout(resolve, ms) : undefined;
     signal?.addEventListener('abort', () => {
       clearTimeout(t);
       resolve();
@@ -41,6 +42,8 @@ export function echoServer(options?: ServerOptions): Server {
       return { text: req.text, payload: req.payload, metadata };
     },
     async repeat(req, out) {
+      // Sizes come off the wire: a fuzzer must not make the fixture itself allocate gigabytes.
+      if (req.size > MESSAGE_LENGTH_MAX) throw new TtrpcError(Code.INVALID_ARGUMENT, `chunk size ${req.size} over the limit`);
       for (let i = 0; i < req.count; i++) await out.send({ data: Buffer.alloc(req.size, i & 0xff), seq: i });
     },
     async sum(requests) {
