@@ -1,0 +1,27 @@
+import { processToOci, resourcesToOci, specToOci } from './oci';
+
+describe('grpc.Spec → OCI config.json', () => {
+  it('maps process fields and drops empty ones', () => {
+    expect(processToOci({ Terminal: true, ConsoleSize: { Height: 24, Width: 80 }, User: { UID: 1, GID: 2 }, Args: ['sh'], Env: ['A=1'], Cwd: '' })).toEqual({
+      terminal: true, consoleSize: { height: 24, width: 80 }, user: { uid: 1, gid: 2 }, args: ['sh'], env: ['A=1'], cwd: '/',
+    });
+  });
+
+  it('maps resources, treating zero as unset', () => {
+    expect(resourcesToOci({ Memory: { Limit: 1 << 20, Swap: 0 }, CPU: { Shares: 0, Quota: 50000, Period: 100000 }, Pids: { Limit: 0 } })).toEqual({
+      memory: { limit: 1 << 20 }, cpu: { quota: 50000, period: 100000 },
+    });
+    expect(resourcesToOci({})).toBeUndefined();
+  });
+
+  it('sets root and cgroupsPath, never carries hooks', () => {
+    const oci = specToOci({
+      Version: '1.0.2', Process: { Args: ['true'] }, Root: { Path: '/host/path', Readonly: true },
+      Hooks: { Prestart: [{ Path: '/bin/evil' }] }, Linux: { Namespaces: [{ Type: 'mount' }, { Type: 'pid', Path: '/proc/1/ns/pid' }] },
+    }, '/guest/rootfs', '/kata/c1');
+    expect(oci.root).toEqual({ path: '/guest/rootfs', readonly: true });
+    expect(oci.hooks).toBeUndefined();
+    expect((oci.linux as { cgroupsPath: string }).cgroupsPath).toBe('/kata/c1');
+    expect((oci.linux as { namespaces: unknown[] }).namespaces).toEqual([{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }]);
+  });
+});

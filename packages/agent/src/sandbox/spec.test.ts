@@ -1,0 +1,28 @@
+import { InvalidArgumentError } from '../errors';
+import { adjustNamespaces, rootfsPath, validateMounts } from './spec';
+
+describe('spec adjustments', () => {
+  it('adds a pid namespace (new, or the sandbox one) and a mount namespace', () => {
+    const s = { Linux: { Namespaces: [{ Type: 'ipc', Path: '' }, { Type: 'pid', Path: '/bogus' }] } };
+    adjustNamespaces(s, {});
+    expect(s.Linux.Namespaces).toEqual([{ Type: 'ipc', Path: '' }, { Type: 'mount', Path: '' }, { Type: 'pid', Path: '' }]);
+    const t = { Hostname: 'h', Linux: { Namespaces: [{ Type: 'uts', Path: '' }, { Type: 'ipc', Path: '' }] } };
+    adjustNamespaces(t, { pid: '/proc/9/ns/pid', ipc: '/proc/9/ns/ipc', uts: '/proc/9/ns/uts' });
+    expect(t.Linux.Namespaces).toContainEqual({ Type: 'pid', Path: '/proc/9/ns/pid' });
+    expect(t.Linux.Namespaces).toContainEqual({ Type: 'uts', Path: '/proc/9/ns/uts' });
+    expect(t.Hostname).toBe('');
+  });
+
+  it('finds the rootfs', () => {
+    expect(rootfsPath({}, '/shared', 'c1')).toBe('/shared/c1/rootfs');
+    expect(rootfsPath({ Root: { Path: 'rootfs' } }, '/shared', 'c1')).toBe('/shared/c1/rootfs');
+    expect(rootfsPath({ Root: { Path: '/abs/rootfs' } }, '/shared', 'c1')).toBe('/abs/rootfs');
+    expect(() => rootfsPath({ Root: { Path: '../x' } }, '/shared', 'c1')).toThrow(InvalidArgumentError);
+  });
+
+  it('checks mount destinations and bind sources', async () => {
+    await expect(validateMounts({ Mounts: [{ destination: 'rel', type: 'tmpfs' }] }, ['/tmp'])).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(validateMounts({ Mounts: [{ destination: '/x', type: 'bind', source: '/etc' }] }, ['/tmp'])).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(validateMounts({ Mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }] }, ['/tmp'])).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { InvalidArgumentError } from '../errors';
+import type { Spec } from '../proto';
+import { resolveInside } from '../safe-path';
+
+/** Namespaces a container joins instead of creating (paths of the sandbox container's init). */
+export interface SharedNamespaces {
+  pid?: string;
+  ipc?: string;
+  uts?: string;
+}
+
+/**
+ * Kata's update_container_namespaces: IPC and UTS are the sandbox's, the PID namespace is the
+ * sandbox's when sandbox_pidns is set (else a new one), and a mount namespace is always there.
+ */
+export function adjustNamespaces(spec: Spec, shared: SharedNamespaces): void {
+  const linux = (spec.Linux ??= {});
+  const list = (linux.Namespaces ?? []).filter((n) => n.Type !== 'pid');
+  for (const n of list) {
+    if (n.Type === 'ipc' && shared.ipc) n.Path = shared.ipc;
+    if (n.Type === 'uts' && shared.uts) n.Path = shared.uts;
+  }
+  if (!list.some((n) => n.Type === 'mount')) list.push({ Type: 'mount', Path: '' });
+  list.push({ Type: 'pid', Path: shared.pid ?? '' });
+  linux.Namespaces = list;
+  // A container that joins a UTS namespace cannot set its hostname (crun refuses).
+  if (list.some((n) => n.Type === 'uts' && n.Path)) spec.Hostname = '';
+}
+
+/**
+ * Checks every path of the spec that the guest would follow: bind-mount sources must stay inside the
+ * allowed roots after symlinks are resolved, destinations must be absolute and free of '..'.
+ */
+export async function validateMounts(spec: Spec, roots: readonly string[]): Promise<void> {
+  for (const m of spec.Mounts ?? []) {
+    const dest = m.destination ?? '';
+    if (!dest.startsWith('/') || dest.split('/').includes('..') || dest.includes('\0')) {
+      throw new InvalidArgumentError(`mount destination ${JSON.stringify(dest)} must be absolute without '..'`);
+    }
+    const isBind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+    if (isBind) {
+      const resolved = await resolveInside(roots, m.source ?? '', `bind mount source for ${dest}`);
+      m.source = resolved;
+    }
+  }
+}
+
+/** The rootfs path: the spec's (relative paths are below <shared>/<id>/) or <shared>/<id>/rootfs. */
+export function rootfsPath(spec: Spec, sharedDir: string, id: string): string {
+  const p = spec.Root?.Path ?? '';
+  if (!p) return path.join(sharedDir, id, 'rootfs');
+  if (!p.startsWith('/')) {
+    if (p.split('/').includes('..')) throw new InvalidArgumentError(`rootfs path ${JSON.stringify(p)} has '..'`);
+    return path.join(sharedDir, id, p);
+  }
+  return p;
+}

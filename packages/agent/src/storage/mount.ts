@@ -1,0 +1,40 @@
+import { promises as fs } from 'node:fs';
+import { run } from '../system/exec';
+
+/** Mount points from /proc/self/mountinfo (field 5, with octal escapes decoded). */
+export async function mountPoints(): Promise<Set<string>> {
+  return parseMountPoints(await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => ''));
+}
+
+/** Mount points of a mountinfo text. */
+export function parseMountPoints(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f[4]) out.add(f[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return out;
+}
+
+/** True when `p` is a mount point. */
+export async function isMountPoint(p: string): Promise<boolean> {
+  return (await mountPoints()).has(p);
+}
+
+/** mount(8) with the given type, source and options (no shell). */
+export async function mount(source: string, target: string, fstype: string, options: string[]): Promise<void> {
+  const args = ['-t', fstype];
+  const opts = options.filter((o) => o.length > 0).join(',');
+  if (opts) args.push('-o', opts);
+  args.push(source, target);
+  await run('mount', args);
+}
+
+/** umount(8); a lazy detach when the mount is busy. */
+export async function umount(target: string): Promise<void> {
+  try {
+    await run('umount', [target]);
+  } catch {
+    await run('umount', ['-l', target]);
+  }
+}
