@@ -2,6 +2,9 @@
  * containerd's shim-facing API: task v2 service, events, mount and task types, cgroup metrics,
  * runtime options and the 2.3 bootstrap messages, plus the type URLs containerd uses for them.
  */
+// Loaded first: ttrpc-ts configures protobufjs so 64-bit fields are plain numbers, and generated
+// code fixes its field defaults when it loads.
+import 'ttrpc-ts';
 import { protobufCodec } from 'ttrpc-ts';
 import * as pb from './gen/containerd';
 

@@ -1,4 +1,7 @@
 /** Kata Containers' agent API (grpc.AgentService, grpc.Health) with its OCI and network types. */
+// Loaded first: ttrpc-ts configures protobufjs so 64-bit fields are plain numbers, and generated
+// code fixes its field defaults when it loads.
+import 'ttrpc-ts';
 import * as pb from './gen/kata';
 
 export { pb };
