@@ -1,0 +1,181 @@
+/**
+ * The shim's typed client of the guest agent (grpc.AgentService + grpc.Health over ttrpc). Methods
+ * take and return domain types; trans.ts converts; timeouts.ts sets every deadline. Errors are the
+ * agent's statuses (NOT_FOUND, ...) or ClosedError (UNAVAILABLE) once the channel is gone.
+ */
+import type { Duplex } from 'node:stream';
+import { Client, createServiceClient, type ServiceClient } from 'ttrpc-ts';
+import { AgentService, HealthService } from '@kata-ts/protocol/kata';
+import { AGENT_TIMEOUTS_MS, type AgentRpc } from './timeouts';
+import {
+  createContainerToPb, createSandboxToPb, execProcessToPb, guestDetailsFromPb, resourcesToPb, statsFromPb,
+} from './trans';
+import type {
+  ContainerStats, CreateContainerParams, CreateSandboxParams, ExecProcessParams, GuestDetails, OciLinuxResources,
+} from './types';
+
+/** Everything the shim asks of the agent. */
+export interface AgentClient {
+  check(timeoutMs?: number): Promise<void>;
+  createSandbox(params: CreateSandboxParams): Promise<void>;
+  destroySandbox(): Promise<void>;
+  getGuestDetails(): Promise<GuestDetails>;
+  createContainer(params: CreateContainerParams, timeoutMs?: number): Promise<void>;
+  startContainer(containerId: string): Promise<void>;
+  /** timeoutSec: how long the agent waits for the processes to die (0 = forever). */
+  removeContainer(containerId: string, timeoutSec: number): Promise<void>;
+  execProcess(params: ExecProcessParams): Promise<void>;
+  /** execId "" with SIGKILL means every process of the container. */
+  signalProcess(containerId: string, execId: string, signal: number): Promise<void>;
+  /** Blocks until the process exits; its exit status (code, or 128+signal). */
+  waitProcess(containerId: string, execId: string): Promise<number>;
+  pauseContainer(containerId: string): Promise<void>;
+  resumeContainer(containerId: string): Promise<void>;
+  updateContainer(containerId: string, resources: OciLinuxResources): Promise<void>;
+  statsContainer(containerId: string): Promise<ContainerStats>;
+  /** Writes to stdin; returns bytes accepted. */
+  writeStdin(containerId: string, execId: string, data: Uint8Array): Promise<number>;
+  /** Reads up to `len` bytes; an empty result is EOF. */
+  readStdout(containerId: string, execId: string, len: number): Promise<Uint8Array>;
+  readStderr(containerId: string, execId: string, len: number): Promise<Uint8Array>;
+  closeStdin(containerId: string, execId: string): Promise<void>;
+  ttyWinResize(containerId: string, execId: string, rows: number, columns: number): Promise<void>;
+  /** Blocks until a container of the sandbox hits OOM; its id. */
+  getOOMEvent(): Promise<string>;
+  readonly closed: boolean;
+  /** Runs once when the channel to the agent closes. */
+  onClose(listener: (err: Error | undefined) => void): void;
+  close(): void;
+}
+
+export interface KataAgentClientOptions {
+  /** Overrides for entries of the timeout table (e.g. createContainer from the configuration). */
+  timeoutsMs?: Partial<Record<AgentRpc, number>>;
+}
+
+/** AgentClient over one ttrpc connection to a Kata-compatible agent. */
+export class KataAgentClient implements AgentClient {
+  private readonly client: Client;
+  private readonly agent: ServiceClient<typeof AgentService>;
+  private readonly health: ServiceClient<typeof HealthService>;
+  private readonly timeouts: Record<AgentRpc, number>;
+  private readonly closeListeners: Array<(err: Error | undefined) => void> = [];
+  private closeReason: { err: Error | undefined } | undefined;
+
+  constructor(transport: Duplex, options: KataAgentClientOptions = {}) {
+    this.client = new Client(transport, {
+      onClose: (err) => {
+        this.closeReason = { err };
+        for (const l of this.closeListeners.splice(0)) l(err);
+      },
+    });
+    this.agent = createServiceClient(this.client, AgentService);
+    this.health = createServiceClient(this.client, HealthService);
+    this.timeouts = { ...AGENT_TIMEOUTS_MS, ...options.timeoutsMs };
+  }
+
+  get closed(): boolean {
+    return this.client.isClosed;
+  }
+
+  onClose(listener: (err: Error | undefined) => void): void {
+    if (this.closeReason) listener(this.closeReason.err);
+    else this.closeListeners.push(listener);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private opts(rpc: AgentRpc, override?: number): { timeoutMs: number } {
+    return { timeoutMs: override ?? this.timeouts[rpc] };
+  }
+
+  async check(timeoutMs?: number): Promise<void> {
+    const r = await this.health.check({ service: '' }, this.opts('check', timeoutMs));
+    // 1 = SERVING; the Kata agent never answers anything else, but a confused one might.
+    if (r.status !== undefined && r.status !== null && r.status !== 1) throw new Error(`agent health: status ${r.status}`);
+  }
+
+  async createSandbox(params: CreateSandboxParams): Promise<void> {
+    await this.agent.createSandbox(createSandboxToPb(params), this.opts('createSandbox'));
+  }
+
+  async destroySandbox(): Promise<void> {
+    await this.agent.destroySandbox({}, this.opts('destroySandbox'));
+  }
+
+  async getGuestDetails(): Promise<GuestDetails> {
+    return guestDetailsFromPb(await this.agent.getGuestDetails({ memBlockSize: true, memHotplugProbe: true }, this.opts('getGuestDetails')));
+  }
+
+  async createContainer(params: CreateContainerParams, timeoutMs?: number): Promise<void> {
+    await this.agent.createContainer(createContainerToPb(params), this.opts('createContainer', timeoutMs));
+  }
+
+  async startContainer(containerId: string): Promise<void> {
+    await this.agent.startContainer({ containerId }, this.opts('startContainer'));
+  }
+
+  async removeContainer(containerId: string, timeoutSec: number): Promise<void> {
+    const deadline = timeoutSec > 0 ? timeoutSec * 1000 + 5_000 : this.timeouts.removeContainer;
+    await this.agent.removeContainer({ containerId, timeout: timeoutSec }, this.opts('removeContainer', deadline));
+  }
+
+  async execProcess(params: ExecProcessParams): Promise<void> {
+    await this.agent.execProcess(execProcessToPb(params), this.opts('execProcess'));
+  }
+
+  async signalProcess(containerId: string, execId: string, signal: number): Promise<void> {
+    await this.agent.signalProcess({ containerId, execId, signal }, this.opts('signalProcess'));
+  }
+
+  async waitProcess(containerId: string, execId: string): Promise<number> {
+    const r = await this.agent.waitProcess({ containerId, execId }, this.opts('waitProcess'));
+    return r.status ?? 0;
+  }
+
+  async pauseContainer(containerId: string): Promise<void> {
+    await this.agent.pauseContainer({ containerId }, this.opts('pauseContainer'));
+  }
+
+  async resumeContainer(containerId: string): Promise<void> {
+    await this.agent.resumeContainer({ containerId }, this.opts('resumeContainer'));
+  }
+
+  async updateContainer(containerId: string, resources: OciLinuxResources): Promise<void> {
+    await this.agent.updateContainer({ containerId, resources: resourcesToPb(resources) }, this.opts('updateContainer'));
+  }
+
+  async statsContainer(containerId: string): Promise<ContainerStats> {
+    return statsFromPb(await this.agent.statsContainer({ containerId }, this.opts('statsContainer')));
+  }
+
+  async writeStdin(containerId: string, execId: string, data: Uint8Array): Promise<number> {
+    const r = await this.agent.writeStdin({ containerId, execId, data }, this.opts('writeStdin'));
+    return r.len ?? 0;
+  }
+
+  async readStdout(containerId: string, execId: string, len: number): Promise<Uint8Array> {
+    const r = await this.agent.readStdout({ containerId, execId, len }, this.opts('readStdout'));
+    return r.data ?? new Uint8Array(0);
+  }
+
+  async readStderr(containerId: string, execId: string, len: number): Promise<Uint8Array> {
+    const r = await this.agent.readStderr({ containerId, execId, len }, this.opts('readStderr'));
+    return r.data ?? new Uint8Array(0);
+  }
+
+  async closeStdin(containerId: string, execId: string): Promise<void> {
+    await this.agent.closeStdin({ containerId, execId }, this.opts('closeStdin'));
+  }
+
+  async ttyWinResize(containerId: string, execId: string, rows: number, columns: number): Promise<void> {
+    await this.agent.ttyWinResize({ containerId, execId, row: rows, column: columns }, this.opts('ttyWinResize'));
+  }
+
+  async getOOMEvent(): Promise<string> {
+    const r = await this.agent.getOOMEvent({}, this.opts('getOOMEvent'));
+    return r.containerId ?? '';
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The one translation between the shim's domain types (OCI JSON shapes, agent/types.ts) and the
+ * generated kata.grpc.AgentService messages. Nothing else in the shim touches `agent.*` protobuf types.
+ */
+import type { pb as kata } from '@kata-ts/protocol/kata';
+import type {
+  ContainerStats, CreateContainerParams, CreateSandboxParams, ExecProcessParams, GuestDetails, Storage,
+} from './types';
+import type { OciLinux, OciLinuxResources, OciMount, OciProcess, OciSpec } from '../oci/spec';
+
+
+const n = (v: number | undefined | null): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const list = <T>(v: T[] | undefined | null): T[] => (Array.isArray(v) ? v : []);
+
+export function processToPb(p: OciProcess): kata.grpc.Process.$Properties {
+  return {
+    Terminal: !!p.terminal,
+    ConsoleSize: p.consoleSize ? { Height: n(p.consoleSize.height), Width: n(p.consoleSize.width) } : null,
+    User: {
+      UID: n(p.user?.uid),
+      GID: n(p.user?.gid),
+      AdditionalGids: list(p.user?.additionalGids).map(n),
+      Username: p.user?.username ?? '',
+    },
+    Args: list(p.args),
+    Env: list(p.env),
+    Cwd: p.cwd ?? '/',
+    Capabilities: p.capabilities
+      ? {
+          Bounding: list(p.capabilities.bounding),
+          Effective: list(p.capabilities.effective),
+          Inheritable: list(p.capabilities.inheritable),
+          Permitted: list(p.capabilities.permitted),
+          Ambient: list(p.capabilities.ambient),
+        }
+      : null,
+    Rlimits: list(p.rlimits).map((r) => ({ Type: r.type, Hard: n(r.hard), Soft: n(r.soft) })),
+    NoNewPrivileges: !!p.noNewPrivileges,
+    ApparmorProfile: p.apparmorProfile ?? '',
+    OOMScoreAdj: n(p.oomScoreAdj),
+    SelinuxLabel: p.selinuxLabel ?? '',
+  };
+}
+
+export function resourcesToPb(r: OciLinuxResources): kata.grpc.LinuxResources.$Properties {
+  const cpu = r.cpu;
+  const mem = r.memory;
+  return {
+    Devices: list(r.devices).map((d) => ({ Allow: !!d.allow, Type: d.type ?? '', Major: d.major ?? -1, Minor: d.minor ?? -1, Access: d.access ?? '' })),
+    Memory: mem
+      ? {
+          Limit: n(mem.limit), Reservation: n(mem.reservation), Swap: n(mem.swap), Kernel: n(mem.kernel),
+          KernelTCP: n(mem.kernelTCP), Swappiness: n(mem.swappiness), DisableOOMKiller: !!mem.disableOOMKiller,
+        }
+      : null,
+    CPU: cpu
+      ? {
+          Shares: n(cpu.shares), Quota: n(cpu.quota), Period: n(cpu.period), RealtimeRuntime: n(cpu.realtimeRuntime),
+          RealtimePeriod: n(cpu.realtimePeriod), Cpus: cpu.cpus ?? '', Mems: cpu.mems ?? '',
+        }
+      : null,
+    Pids: r.pids ? { Limit: n(r.pids.limit) } : null,
+    HugepageLimits: list(r.hugepageLimits).map((h) => ({ Pagesize: h.pageSize, Limit: n(h.limit) })),
+  };
+}
+
+function linuxToPb(l: OciLinux): kata.grpc.Linux.$Properties {
+  return {
+    UIDMappings: list(l.uidMappings).map((m) => ({ HostID: n(m.hostID), ContainerID: n(m.containerID), Size: n(m.size) })),
+    GIDMappings: list(l.gidMappings).map((m) => ({ HostID: n(m.hostID), ContainerID: n(m.containerID), Size: n(m.size) })),
+    Sysctl: l.sysctl ?? {},
+    Resources: l.resources ? resourcesToPb(l.resources) : null,
+    CgroupsPath: l.cgroupsPath ?? '',
+    Namespaces: list(l.namespaces).map((ns) => ({ Type: ns.type, Path: ns.path ?? '' })),
+    Devices: list(l.devices).map((d) => ({
+      Path: d.path, Type: d.type, Major: n(d.major), Minor: n(d.minor), FileMode: n(d.fileMode), UID: n(d.uid), GID: n(d.gid),
+    })),
+    RootfsPropagation: l.rootfsPropagation ?? '',
+    MaskedPaths: list(l.maskedPaths),
+    ReadonlyPaths: list(l.readonlyPaths),
+    MountLabel: l.mountLabel ?? '',
+  };
+}
+
+function mountToPb(m: OciMount): kata.grpc.Mount.$Properties {
+  return { destination: m.destination, source: m.source ?? '', type: m.type ?? '', options: list(m.options) };
+}
+
+/** The guest-side spec (already constrained by the caller) as oci.proto's Spec; hooks never cross. */
+export function specToPb(spec: OciSpec): kata.grpc.Spec.$Properties {
+  return {
+    Version: spec.ociVersion ?? '',
+    Process: spec.process ? processToPb(spec.process) : null,
+    Root: spec.root ? { Path: spec.root.path, Readonly: !!spec.root.readonly } : null,
+    Hostname: spec.hostname ?? '',
+    Mounts: list(spec.mounts).map(mountToPb),
+    Annotations: spec.annotations ?? {},
+    Linux: spec.linux ? linuxToPb(spec.linux) : null,
+  };
+}
+
+export function storageToPb(s: Storage): kata.grpc.Storage.$Properties {
+  return {
+    driver: s.driver,
+    driverOptions: s.driverOptions ?? [],
+    source: s.source,
+    fstype: s.fstype,
+    options: s.options,
+    mountPoint: s.mountPoint,
+    shared: !!s.shared,
+  };
+}
+
+export function createSandboxToPb(p: CreateSandboxParams): kata.grpc.CreateSandboxRequest.$Properties {
+  return {
+    hostname: p.hostname,
+    dns: p.dns,
+    storages: p.storages.map(storageToPb),
+    sandboxPidns: p.sandboxPidns,
+    sandboxId: p.sandboxId,
+    kernelModules: p.kernelModules.map((m) => ({ name: m.name, parameters: m.parameters })),
+  };
+}
+
+export function createContainerToPb(p: CreateContainerParams): kata.grpc.CreateContainerRequest.$Properties {
+  return {
+    containerId: p.containerId,
+    execId: p.execId,
+    storages: p.storages.map(storageToPb),
+    OCI: specToPb(p.spec),
+    sandboxPidns: p.sandboxPidns,
+  };
+}
+
+export function execProcessToPb(p: ExecProcessParams): kata.grpc.ExecProcessRequest.$Properties {
+  return { containerId: p.containerId, execId: p.execId, process: processToPb(p.process) };
+}
+
+/** The agent's StatsContainerResponse as domain stats. */
+export function statsFromPb(r: kata.grpc.StatsContainerResponse.$Properties): ContainerStats {
+  const cg = r.cgroupStats ?? {};
+  const cpu = cg.cpuStats ?? {};
+  const mem = cg.memoryStats ?? {};
+  const stats: Record<string, number> = {};
+  for (const [k, v] of Object.entries(mem.stats ?? {})) stats[k] = n(Number(v));
+  return {
+    cpu: {
+      totalUsageNs: n(cpu.cpuUsage?.totalUsage),
+      userNs: n(cpu.cpuUsage?.usageInUsermode),
+      kernelNs: n(cpu.cpuUsage?.usageInKernelmode),
+      periods: n(cpu.throttlingData?.periods),
+      throttledPeriods: n(cpu.throttlingData?.throttledPeriods),
+      throttledTimeNs: n(cpu.throttlingData?.throttledTime),
+    },
+    memory: {
+      cache: n(mem.cache),
+      usage: n(mem.usage?.usage),
+      maxUsage: n(mem.usage?.maxUsage),
+      limit: n(mem.usage?.limit),
+      failcnt: n(mem.usage?.failcnt),
+      swapUsage: n(mem.swapUsage?.usage),
+      swapLimit: n(mem.swapUsage?.limit),
+      stats,
+    },
+    pids: { current: n(cg.pidsStats?.current), limit: n(cg.pidsStats?.limit) },
+    network: list(r.networkStats).map((s) => ({
+      name: s.name ?? '',
+      rxBytes: n(s.rxBytes), rxPackets: n(s.rxPackets), rxErrors: n(s.rxErrors), rxDropped: n(s.rxDropped),
+      txBytes: n(s.txBytes), txPackets: n(s.txPackets), txErrors: n(s.txErrors), txDropped: n(s.txDropped),
+    })),
+  };
+}
+
+export function guestDetailsFromPb(r: kata.grpc.GuestDetailsResponse.$Properties): GuestDetails {
+  return {
+    agentVersion: r.agentDetails?.version ?? '',
+    memBlockSizeBytes: n(r.memBlockSizeBytes),
+    storageHandlers: list(r.agentDetails?.storageHandlers),
+  };
+}

@@ -1,0 +1,26 @@
+import { codecs, ContainerdTypeUrl } from '@kata-ts/protocol/containerd';
+import { parseStartInput } from './bootstrap';
+
+const options = { type_url: ContainerdTypeUrl.RuntimeOptions, value: codecs.runtimeOptions.encode({ configPath: '/etc/x.toml' }) };
+
+describe('start stdin', () => {
+  it('is legacy and empty with nothing on stdin', () => {
+    expect(parseStartInput(new Uint8Array(0), 'id', 'ns')).toEqual({ protocol: 'legacy' });
+  });
+
+  it('reads the legacy runtime-options Any (containerd 1.6-2.2)', () => {
+    const input = parseStartInput(codecs.any.encode(options), 'id', 'ns');
+    expect(input.protocol).toBe('legacy');
+    expect(input.options?.type_url).toBe(ContainerdTypeUrl.RuntimeOptions);
+  });
+
+  it('reads BootstrapParams (2.3+) only when id and namespace match the flags', () => {
+    const params = codecs.bootstrapParams.encode({
+      instanceId: 'id', namespace: 'ns', logLevel: -4, containerdTtrpcAddress: '/run/c.sock.ttrpc', socketDir: '/run/c/s', extensions: [{ value: options }],
+    });
+    const input = parseStartInput(params, 'id', 'ns');
+    expect(input).toMatchObject({ protocol: 'bootstrap', ttrpcAddress: '/run/c.sock.ttrpc', socketDir: '/run/c/s', debug: true });
+    expect(input.options?.type_url).toBe(ContainerdTypeUrl.RuntimeOptions);
+    expect(parseStartInput(params, 'other', 'ns').protocol).toBe('legacy');
+  });
+});

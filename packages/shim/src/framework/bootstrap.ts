@@ -1,0 +1,60 @@
+/**
+ * What `start` reads on stdin. containerd 1.6–2.2 send the runtime options as a marshalled
+ * google.protobuf.Any (or nothing); 2.3+ sends a protobuf BootstrapParams. A legacy Any can happen to
+ * parse as BootstrapParams, so, as containerd's pkg/shim compat.go does, BootstrapParams are believed
+ * only when their instance id and namespace match the -id and -namespace flags.
+ */
+import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { ContainerdTypeUrl, codecs } from '@kata-ts/protocol/containerd';
+import { typeUrlMatches, type AnyMessage } from '@kata-ts/protocol';
+
+export interface StartInput {
+  /** Runtime options (legacy stdin, or the first extension of BootstrapParams). */
+  options?: AnyMessage;
+  /** containerd's ttrpc address for events, when BootstrapParams carry it. */
+  ttrpcAddress?: string;
+  /** Where to put the shim socket (BootstrapParams.socket_dir, 2.3+). */
+  socketDir?: string;
+  /** BootstrapParams asked for debug logging. */
+  debug?: boolean;
+  /** Which protocol containerd used. */
+  protocol: 'legacy' | 'bootstrap';
+}
+
+/** Reads all of stdin without blocking on a terminal; empty when there is nothing. */
+export function readStdin(): Buffer {
+  if (isatty(0)) return Buffer.alloc(0);
+  try {
+    return readFileSync(0);
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+/** Interprets stdin bytes given the -id and -namespace flags. */
+export function parseStartInput(data: Uint8Array, id: string, namespace: string): StartInput {
+  if (data.length === 0) return { protocol: 'legacy' };
+  try {
+    const params = codecs.bootstrapParams.decode(data);
+    if (params.instanceId === id && params.namespace === namespace && id !== '') {
+      const values = (params.extensions ?? []).map((e) => e.value).filter((v): v is AnyMessage => !!v?.type_url);
+      const options = values.find((v) => typeUrlMatches(v.type_url ?? '', ContainerdTypeUrl.RuntimeOptions)) ?? values[0];
+      return {
+        protocol: 'bootstrap',
+        options,
+        ttrpcAddress: params.containerdTtrpcAddress || undefined,
+        socketDir: params.socketDir || undefined,
+        debug: (params.logLevel ?? 0) <= -4,
+      };
+    }
+  } catch {
+    // not BootstrapParams: fall through to the legacy Any
+  }
+  try {
+    const any = codecs.any.decode(data);
+    return { protocol: 'legacy', options: any.type_url ? any : undefined };
+  } catch {
+    return { protocol: 'legacy' };
+  }
+}

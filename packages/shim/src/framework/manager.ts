@@ -1,0 +1,58 @@
+/**
+ * What the shim framework (flags, start, delete, serve) needs from a runtime. The framework knows
+ * containerd's binary contract; the runtime (kata/manager.ts) knows pods, VMs and agents.
+ */
+import type { ServiceImplementation } from 'ttrpc-ts';
+import type { TaskService } from '@kata-ts/protocol/containerd';
+import type { ShimFlags } from './flags';
+import type { Logger } from './logging';
+import type { Publisher } from './publisher';
+
+/** Which shim serves a container. */
+export interface ShimGroup {
+  /** Id hashed into the socket address: the container's own, or its pod's sandbox id. */
+  groupId: string;
+  /** True when this container starts a new shim (a sandbox or a single container); false to reuse the pod's. */
+  ownsShim: boolean;
+}
+
+/** What the `delete` action reports (it becomes a DeleteResponse). */
+export interface CleanupResult {
+  pid: number;
+  exitStatus: number;
+  exitedAt: Date;
+}
+
+/** What serve mode gets to build the task service. */
+export interface ServeContext {
+  flags: ShimFlags;
+  log: Logger;
+  publisher: Publisher;
+  /** Asks the shim process to stop serving and exit (after Shutdown). */
+  requestExit: () => void;
+}
+
+/** A running task service and how to stop it. */
+export interface ShimService {
+  task: ServiceImplementation<typeof TaskService>;
+  /** Stops everything the service owns (VM, mounts, files); called once before exit. */
+  close(): Promise<void>;
+}
+
+export interface ShimManager {
+  /** Runtime name, e.g. io.containerd.kata.v2. */
+  readonly name: string;
+  readonly version: string;
+  readonly revision: string;
+  /**
+   * Run the daemon in a mount namespace of its own (propagation slave), so every mount it makes
+   * disappears with it and its VM, whatever way they end.
+   */
+  readonly privateMountNamespace: boolean;
+  /** Decides the shim group from the container's bundle (cwd of `start`). */
+  group(bundle: string, id: string): Promise<ShimGroup>;
+  /** The `delete` action: clean up after a container whose shim may be gone. Must be idempotent and quick. */
+  cleanup(flags: ShimFlags, bundle: string, log: Logger): Promise<CleanupResult>;
+  /** Builds the task service in serve mode. */
+  createService(ctx: ServeContext): Promise<ShimService>;
+}

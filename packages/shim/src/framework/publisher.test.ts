@@ -1,0 +1,84 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Code, Server, TtrpcError } from 'ttrpc-ts';
+import { EventsService, TaskEvents } from '@kata-ts/protocol/containerd';
+import { silentLogger } from './logging';
+import { MAX_ATTEMPTS, RemotePublisher, createPublisher, LogOnlyPublisher, taskEvent } from './publisher';
+
+describe('RemotePublisher', () => {
+  let dir: string;
+  let server: Server;
+  const received: Array<{ topic: string; ns: string; md: string | undefined; ts: number; id: string }> = [];
+  let failNext = 0;
+
+  beforeEach(async () => {
+    received.length = 0;
+    failNext = 0;
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kata-ts-pub-'));
+    server = new Server().register(EventsService, {
+      forward: (req, ctx) => {
+        if (failNext > 0) {
+          failNext--;
+          throw new TtrpcError(Code.UNAVAILABLE, 'try later');
+        }
+        const env = req.envelope!;
+        const ev = TaskEvents.TaskStart.codec.decode(env.event!.value!);
+        received.push({ topic: env.topic!, ns: env.namespace!, md: ctx.metadata.get('containerd-namespace-ttrpc'), ts: Number(env.timestamp?.seconds), id: ev.containerId ?? '' });
+        return {};
+      },
+    });
+    await server.listen(path.join(dir, 'ttrpc.sock'));
+  });
+
+  afterEach(async () => {
+    await server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const start = (id: string) => taskEvent(TaskEvents.TaskStart, { containerId: id, pid: 1 });
+
+  it('forwards events in order with namespace, metadata and timestamp', async () => {
+    const pub = new RemotePublisher(path.join(dir, 'ttrpc.sock'), 'ns1', silentLogger());
+    for (const id of ['a', 'b', 'c']) pub.publish(start(id));
+    await pub.close();
+    expect(received.map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect(received[0]).toMatchObject({ topic: '/tasks/start', ns: 'ns1', md: 'ns1' });
+    expect(received[0]!.ts).toBeGreaterThan(1_600_000_000);
+  });
+
+  it('retries a failing event in place, so later events never overtake it', async () => {
+    failNext = 2;
+    const pub = new RemotePublisher(path.join(dir, 'ttrpc.sock'), 'ns', silentLogger(), { backoffMs: () => 5 });
+    pub.publish(start('first'));
+    pub.publish(start('second'));
+    await pub.close(2_000);
+    expect(received.map((r) => r.id)).toEqual(['first', 'second']);
+  });
+
+  it('evicts an event after the last attempt and goes on', async () => {
+    failNext = MAX_ATTEMPTS;
+    const pub = new RemotePublisher(path.join(dir, 'ttrpc.sock'), 'ns', silentLogger(), { backoffMs: () => 1 });
+    pub.publish(start('dropped'));
+    pub.publish(start('kept'));
+    await pub.close(2_000);
+    expect(received.map((r) => r.id)).toEqual(['kept']);
+  });
+
+  it('reconnects when containerd comes back', async () => {
+    const sock = path.join(dir, 'late.sock');
+    const pub = new RemotePublisher(sock, 'ns', silentLogger(), { backoffMs: () => 20 });
+    pub.publish(start('late'));
+    await new Promise((r) => setTimeout(r, 30));
+    const late = new Server().register(EventsService, { forward: (req) => (received.push({ topic: req.envelope!.topic!, ns: '', md: '', ts: 0, id: 'late' }), {}) });
+    await late.listen(sock);
+    await pub.close(2_000);
+    await late.close();
+    expect(received.map((r) => r.id)).toEqual(['late']);
+  });
+
+  it('has no remote publisher without TTRPC_ADDRESS (CRI-O)', () => {
+    expect(createPublisher('', 'default', silentLogger())).toBeInstanceOf(LogOnlyPublisher);
+    expect(createPublisher('unix:///x', 'default', silentLogger())).toBeInstanceOf(RemotePublisher);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * Serve mode: the long-lived shim daemon. Serves the Task service on the listener inherited as fd 3
+ * (or on -socket), publishes events, and exits after Shutdown or SIGTERM/SIGINT, removing its socket.
+ */
+import net from 'node:net';
+import { Server } from 'ttrpc-ts';
+import { TaskService } from '@kata-ts/protocol/containerd';
+import type { ShimFlags } from './flags';
+import type { ShimManager, ShimService } from './manager';
+import { createLogger, flushLogger, type Logger } from './logging';
+import { createPublisher } from './publisher';
+import { removeSocket } from './socket';
+import { SHIM_ADDRESS_ENV } from './start';
+
+/** Opens the listener: fd 3 from `start`, or the -socket path. */
+async function openListener(flags: ShimFlags): Promise<net.Server> {
+  const listener = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    const done = () => {
+      listener.off('error', reject);
+      resolve();
+    };
+    if (flags.socket) listener.listen(flags.socket.replace(/^unix:\/\//, ''), done);
+    else listener.listen({ fd: 3 }, done);
+  });
+  return listener;
+}
+
+/** Runs the daemon until it is asked to exit; resolves with the exit code. */
+export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise<number> {
+  const log = createLogger({ level: flags.debug ? 'debug' : 'info', base: { runtime: manager.name, ns: flags.namespace, id: flags.id, pid: process.pid } });
+  const publisher = createPublisher(process.env.TTRPC_ADDRESS, flags.namespace, log.child({ subsystem: 'publisher' }));
+  let requestExit!: () => void;
+  const exitRequested = new Promise<void>((resolve) => (requestExit = resolve));
+  let exitCode = 0;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      log.info({ signal: sig }, 'signal received, shutting down');
+      requestExit();
+    });
+  }
+  process.on('SIGPIPE', () => undefined);
+  // A bug must not leave a half-working shim: stop the VM and exit; containerd then runs `delete`.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err: err.stack ?? err.message }, 'uncaught exception, shutting down');
+    exitCode = 1;
+    requestExit();
+  });
+  process.on('unhandledRejection', (err) => log.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection'));
+
+  let service: ShimService | undefined;
+  const server = new Server({ onError: (err) => log.warn({ err: err.message }, 'ttrpc server error') });
+  try {
+    service = await manager.createService({ flags, log, publisher, requestExit });
+    server.register(TaskService, service.task);
+    await server.listenOn(await openListener(flags));
+    log.info({ address: process.env[SHIM_ADDRESS_ENV] }, 'shim serving');
+    await exitRequested;
+    return exitCode;
+  } catch (err) {
+    log.fatal({ err: (err as Error).stack ?? String(err) }, 'shim failed');
+    return 1;
+  } finally {
+    await shutdown(log, service, server, () => publisher.close());
+  }
+}
+
+async function shutdown(log: Logger, service: ShimService | undefined, server: Server, closePublisher: () => Promise<void>): Promise<void> {
+  try {
+    await service?.close();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'closing the task service failed');
+  }
+  log.debug('task service closed');
+  await closePublisher();
+  log.debug('publisher closed');
+  await server.close();
+  log.debug('server closed');
+  await removeSocket(process.env[SHIM_ADDRESS_ENV] ?? '').catch(() => undefined);
+  log.info('shim exiting');
+  await flushLogger(log);
+}

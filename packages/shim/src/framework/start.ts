@@ -1,0 +1,78 @@
+/**
+ * The `start` action: find or create the shim that serves this container and print its address.
+ * A pod's later containers get the address of the pod's shim; a sandbox or single container gets a
+ * new daemon, spawned detached (new session, no inherited stdio, the listening socket as fd 3,
+ * stderr on the bundle's `log` fifo). stdout carries only the address; stderr stays silent.
+ */
+import { spawn } from 'node:child_process';
+import { constants, existsSync, openSync, closeSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ShimFlags } from './flags';
+import type { ShimManager } from './manager';
+import type { StartInput } from './bootstrap';
+import { DEFAULT_SOCKET_DIR, listenShimSocket, serverFd, socketAddress } from './socket';
+
+/** Env var through which the daemon learns its own address (to remove the socket on exit). */
+export const SHIM_ADDRESS_ENV = 'KATA_TS_SHIM_ADDRESS';
+const UNSHARE = '/usr/bin/unshare';
+
+/** Writes `<bundle>/address` atomically (containerd 1.x and CRI-O reconnect with it). */
+export async function writeAddressFile(bundle: string, address: string): Promise<void> {
+  const tmp = path.join(bundle, '.address.tmp');
+  await fs.writeFile(tmp, address, { mode: 0o644 });
+  await fs.rename(tmp, path.join(bundle, 'address'));
+}
+
+/** Opens the bundle's `log` fifo for the daemon's stderr without blocking; undefined if there is none. */
+function openLogFifo(bundle: string): number | undefined {
+  try {
+    // O_RDWR never blocks at open and keeps working when containerd (the reader) restarts.
+    return openSync(path.join(bundle, 'log'), constants.O_RDWR | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `start` and returns the address to print. */
+export async function startShim(manager: ShimManager, flags: ShimFlags, input: StartInput, bundle: string): Promise<string> {
+  const { groupId, ownsShim } = await manager.group(bundle, flags.id);
+  const address = socketAddress(flags.address, flags.namespace, groupId, input.socketDir ?? DEFAULT_SOCKET_DIR);
+  if (!ownsShim) {
+    await writeAddressFile(bundle, address);
+    return address;
+  }
+  const listening = await listenShimSocket(address);
+  if (listening.kind === 'in-use') {
+    await writeAddressFile(bundle, address);
+    return address;
+  }
+  const script = process.argv[1] ?? '';
+  const daemonArgs = [script, '-namespace', flags.namespace, '-id', flags.id, '-address', flags.address];
+  if (flags.publishBinary) daemonArgs.push('-publish-binary', flags.publishBinary);
+  if (flags.debug || input.debug) daemonArgs.push('-debug');
+  // Only root can make a mount namespace; unprivileged runs (tests) serve without one.
+  const wrap = manager.privateMountNamespace && process.getuid?.() === 0 && existsSync(UNSHARE);
+  const file = wrap ? UNSHARE : process.execPath;
+  const args = wrap ? ['--mount', '--propagation', 'slave', '--', process.execPath, ...daemonArgs] : daemonArgs;
+  const env: NodeJS.ProcessEnv = { ...process.env, [SHIM_ADDRESS_ENV]: address };
+  if (input.ttrpcAddress !== undefined) env.TTRPC_ADDRESS = input.ttrpcAddress;
+  const logFd = openLogFifo(bundle);
+  try {
+    const child = spawn(file, args, {
+      cwd: bundle,
+      env,
+      detached: true,
+      stdio: ['ignore', 'ignore', logFd ?? 'ignore', serverFd(listening.server)],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    child.unref();
+  } finally {
+    if (logFd !== undefined) closeSync(logFd);
+  }
+  await writeAddressFile(bundle, address);
+  // The listener stays open in the daemon; our copy closes when this process exits.
+  return address;
+}

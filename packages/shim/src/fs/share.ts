@@ -1,0 +1,119 @@
+/**
+ * A sandbox's shared directory, the host side of the guest's kataShared filesystem (9p or
+ * virtio-fs), laid out as Kata does:
+ *   <root>/mounts/   real mounts (container rootfs, volumes); a shared mount point
+ *   <root>/shared/   a read-only bind of mounts/ (slave, so new mounts appear in it): what the guest sees
+ * The guest can therefore write only inside the rootfs and writable volumes, never create or
+ * replace entries at the top of the share. The guest mounts the share at GUEST_SHARE_DIR.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../framework/logging';
+import { bindMount, mount, remountReadonly, setPropagation, unmount, type MountSpec } from './mount';
+import { removeTree } from './safe-remove';
+
+/** Where the agent mounts the share in the guest. */
+export const GUEST_SHARE_DIR = '/run/kata-containers/shared/containers';
+
+/** The guest path of a container's rootfs. */
+export function guestRootfs(containerId: string): string {
+  return `${GUEST_SHARE_DIR}/${containerId}/rootfs`;
+}
+
+export class SandboxShare {
+  readonly mountsDir: string;
+  /** The directory handed to the hypervisor. */
+  readonly sharedDir: string;
+  /** Mount targets per container, in mount order. */
+  private readonly mounted = new Map<string, string[]>();
+  private ready = false;
+
+  constructor(readonly root: string, private readonly log: Logger) {
+    this.mountsDir = path.join(root, 'mounts');
+    this.sharedDir = path.join(root, 'shared');
+  }
+
+  /** Creates the two directories and the read-only propagation bind between them. */
+  async setup(): Promise<void> {
+    await fs.mkdir(this.mountsDir, { recursive: true, mode: 0o700 });
+    await fs.mkdir(this.sharedDir, { recursive: true, mode: 0o700 });
+    await bindMount(this.mountsDir, this.mountsDir);
+    await setPropagation(this.mountsDir, 'shared');
+    await bindMount(this.mountsDir, this.sharedDir);
+    await remountReadonly(this.sharedDir);
+    await setPropagation(this.sharedDir, 'slave');
+    this.ready = true;
+  }
+
+  private track(containerId: string, target: string): void {
+    const list = this.mounted.get(containerId) ?? [];
+    list.push(target);
+    this.mounted.set(containerId, list);
+  }
+
+  /**
+   * Mounts a container's root filesystem at mounts/<id>/rootfs: containerd's snapshot mounts
+   * (usually one overlay), or else a bind of the spec's host rootfs directory. Returns the guest path.
+   */
+  async mountRootfs(containerId: string, mounts: readonly MountSpec[], hostRootfs: string | undefined): Promise<string> {
+    const target = path.join(this.mountsDir, containerId, 'rootfs');
+    await fs.mkdir(target, { recursive: true, mode: 0o755 });
+    if (mounts.length > 0) {
+      for (const m of mounts) {
+        const at = m.target ? path.join(target, path.normalize(`/${m.target}`)) : target;
+        await mount(m, at);
+        this.track(containerId, at);
+      }
+    } else if (hostRootfs) {
+      await bindMount(hostRootfs, target, { recursive: true });
+      this.track(containerId, target);
+    } else {
+      throw new Error(`container ${containerId} has neither rootfs mounts nor a root path`);
+    }
+    return guestRootfs(containerId);
+  }
+
+  /**
+   * Shares a host path (an OCI bind mount's source) as mounts/<id>-<16 hex>-<basename>; a
+   * read-only volume is read-only on the host side too. Returns the path the guest sees.
+   */
+  async shareHostPath(containerId: string, source: string, destination: string, readonly: boolean): Promise<string> {
+    const name = `${containerId}-${randomBytes(8).toString('hex')}-${path.basename(destination) || 'root'}`;
+    const target = path.join(this.mountsDir, name);
+    const st = await fs.stat(source);
+    if (st.isDirectory()) await fs.mkdir(target, { mode: 0o755 });
+    else await fs.writeFile(target, '', { flag: 'wx', mode: 0o644 });
+    await bindMount(source, target, { readonly, recursive: true });
+    this.track(containerId, target);
+    return `${GUEST_SHARE_DIR}/${name}`;
+  }
+
+  /** Unmounts everything mounted for a container and removes its entries. */
+  async releaseContainer(containerId: string): Promise<void> {
+    const targets = this.mounted.get(containerId) ?? [];
+    this.mounted.delete(containerId);
+    for (const target of [...targets].reverse()) {
+      await unmount(target).catch((err: Error) => this.log.warn({ target, err: err.message }, 'unmount failed'));
+    }
+    for (const target of new Set(targets)) {
+      const left = await removeTree(target).catch(() => [target]);
+      if (left.length > 0) this.log.warn({ left }, 'left in the share');
+    }
+    await fs.rmdir(path.join(this.mountsDir, containerId)).catch(() => undefined);
+  }
+
+  /** Releases every container, takes the share apart and removes both directories. */
+  async teardown(): Promise<void> {
+    for (const id of [...this.mounted.keys()]) await this.releaseContainer(id);
+    if (this.ready) {
+      await unmount(this.sharedDir).catch((err: Error) => this.log.warn({ err: err.message }, 'unmount of the share failed'));
+      await unmount(this.mountsDir).catch((err: Error) => this.log.warn({ err: err.message }, 'unmount of the share failed'));
+      this.ready = false;
+    }
+    for (const dir of [this.sharedDir, this.mountsDir]) {
+      const left = await removeTree(dir).catch((err: Error) => [`${dir}: ${err.message}`]);
+      if (left.length > 0) this.log.warn({ left }, 'share directory not fully removed');
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chooseAccel } from './accel';
+
+describe('chooseAccel', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kata-ts-accel-'));
+  });
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  const opts = (probe: () => Promise<string | undefined>, kvm = true) => ({
+    qemu: '/q', kernel: '/k', cacheDir: dir, probe: jest.fn(probe), kvmAvailable: async () => kvm,
+  });
+
+  it('honours kvm and tcg as configured', async () => {
+    expect((await chooseAccel('kvm', opts(async () => 'x'))).accel).toBe('kvm');
+    expect((await chooseAccel('tcg', opts(async () => undefined))).accel).toBe('tcg');
+  });
+
+  it('falls back to TCG without /dev/kvm, without probing', async () => {
+    const o = opts(async () => undefined, false);
+    expect(await chooseAccel('auto', o)).toMatchObject({ accel: 'tcg', reason: expect.stringMatching(/dev\/kvm/) });
+    expect(o.probe).not.toHaveBeenCalled();
+  });
+
+  it('uses KVM only when a guest really booted, and caches the answer', async () => {
+    const failing = opts(async () => 'a KVM guest did not finish booting in 8000 ms');
+    expect(await chooseAccel('auto', failing)).toMatchObject({ accel: 'tcg', reason: expect.stringMatching(/did not finish/) });
+    const again = opts(async () => undefined);
+    expect(await chooseAccel('auto', again)).toMatchObject({ accel: 'tcg', cached: true });
+    expect(again.probe).not.toHaveBeenCalled();
+    await fs.rm(path.join(dir, 'accel-probe.json'));
+    expect((await chooseAccel('auto', opts(async () => undefined))).accel).toBe('kvm');
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * What the sandbox needs from a hypervisor driver. QEMU implements it today (qemu.ts); Cloud
+ * Hypervisor and Firecracker drivers can implement it later (their agent channel is hybrid vsock).
+ */
+import type { Duplex } from 'node:stream';
+
+/** How the shim reaches the agent. */
+export type AgentChannel =
+  | { kind: 'virtio-serial'; socketPath: string }
+  | { kind: 'vsock'; cid: number; port: number };
+
+/** How the sandbox's shared directory reaches the guest (mount tag kataShared). */
+export type ShareDevice =
+  | { kind: 'virtio-9p'; hostPath: string; msize: number }
+  | { kind: 'virtio-fs'; socketPath: string };
+
+/** Everything needed to boot one sandbox VM. */
+export interface VmSpec {
+  sandboxId: string;
+  /** Directory for this VM's sockets and pid file (0700, created by the caller). */
+  dir: string;
+  accel: 'kvm' | 'tcg';
+  vcpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd?: string;
+  /** -bios image (empty: QEMU's default firmware). */
+  firmware?: string;
+  /** Read-only root filesystem image attached as /dev/vda. */
+  image?: string;
+  kernelParams: string[];
+  agentChannel: AgentChannel;
+  share: ShareDevice;
+  /** Extra CPU features for `-cpu host,...` under KVM. */
+  cpuFeatures: string;
+  entropySource: string;
+}
+
+/** How a hypervisor process ended. */
+export interface VmExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Hypervisor {
+  /** Launches the VM; resolves once the hypervisor runs and the agent channel is being set up. */
+  start(): Promise<void>;
+  /** The byte stream to the guest agent (each call may dial anew). */
+  connectAgent(timeoutMs: number): Promise<Duplex>;
+  /** The hypervisor's host pid (reported as every task's pid, as Kata does). */
+  readonly pid: number;
+  /** Settles when the hypervisor process has ended, however it ended. */
+  readonly exited: Promise<VmExit>;
+  /** Host pids of helper processes (virtiofsd) that must die with the VM. */
+  helperPids(): number[];
+  /** The hypervisor's last words (stderr lines), for error messages. */
+  diagnostics(): string[];
+  /** Kills the hypervisor and waits for it to end. Idempotent. */
+  stop(): Promise<void>;
+}

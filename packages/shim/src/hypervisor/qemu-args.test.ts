@@ -1,0 +1,53 @@
+import type { VmSpec } from './hypervisor';
+import { kernelParams } from './kernel-params';
+import { qemuArgs } from './qemu-args';
+
+const base: VmSpec = {
+  sandboxId: 'sb1', dir: '/run/kata-ts/sbs/sb1/vm', accel: 'tcg', vcpus: 2, memoryMiB: 640,
+  kernel: '/k/vmlinux', initrd: '/k/initrd.img', kernelParams: ['console=ttyS0', 'quiet'],
+  agentChannel: { kind: 'virtio-serial', socketPath: '/run/kata-ts/sbs/sb1/vm/agent.sock' },
+  share: { kind: 'virtio-9p', hostPath: '/run/kata-ts/sbs/sb1/shared', msize: 524288 },
+  cpuFeatures: 'pmu=off', entropySource: '/dev/urandom',
+};
+
+function after(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1] ?? ''] : []));
+}
+
+describe('qemuArgs', () => {
+  it('boots q35 under TCG with the agent on a virtio-serial port and the share over 9p', () => {
+    const args = qemuArgs(base);
+    expect(after(args, '-machine')).toEqual(['q35,accel=tcg']);
+    expect(after(args, '-cpu')).toEqual(['max']);
+    expect(after(args, '-m')).toEqual(['640M']);
+    expect(after(args, '-smp')).toEqual(['2']);
+    expect(args).toEqual(expect.arrayContaining(['-nodefaults', '-no-reboot', '-nographic']));
+    expect(after(args, '-append')).toEqual(['console=ttyS0 quiet']);
+    expect(after(args, '-chardev')).toContain('socket,id=agent0,path=/run/kata-ts/sbs/sb1/vm/agent.sock');
+    expect(after(args, '-device')).toContain('virtserialport,bus=serial0.0,chardev=agent0,name=agent.channel.0');
+    expect(after(args, '-fsdev')).toEqual(['local,id=fs0,path=/run/kata-ts/sbs/sb1/shared,security_model=none,multidevs=remap']);
+    expect(after(args, '-device')).toContain('virtio-9p-pci,fsdev=fs0,mount_tag=kataShared');
+    expect(args.join(' ')).not.toMatch(/microvm|vhost-vsock/);
+  });
+
+  it('uses -cpu host under KVM, vhost-vsock, virtio-fs with shared memory, and an image as /dev/vda', () => {
+    const args = qemuArgs({
+      ...base, accel: 'kvm', image: '/k/root,img', initrd: undefined,
+      agentChannel: { kind: 'vsock', cid: 7, port: 1024 },
+      share: { kind: 'virtio-fs', socketPath: '/v/fs.sock' },
+    });
+    expect(after(args, '-cpu')).toEqual(['host,pmu=off']);
+    expect(after(args, '-device')).toContain('vhost-vsock-pci,id=vsock0,guest-cid=7');
+    expect(after(args, '-object')).toContain('memory-backend-file,id=mem0,size=640M,mem-path=/dev/shm,share=on');
+    expect(after(args, '-device')).toContain('vhost-user-fs-pci,chardev=vfs0,tag=kataShared,queue-size=1024');
+    expect(after(args, '-drive')).toEqual(['file=/k/root,,img,if=none,id=rootfs,format=raw,readonly=on']);
+    expect(args).not.toContain('-initrd');
+  });
+
+  it('composes the kernel command line with the user params last', () => {
+    const p = kernelParams({ debug: false, agentDebug: true, rootfsType: 'erofs', user: 'a=1  b=2' });
+    expect(p).toEqual(expect.arrayContaining(['console=ttyS0', 'quiet', 'panic=1', 'root=/dev/vda', 'rootfstype=erofs', 'agent.log=debug']));
+    expect(p.slice(-2)).toEqual(['a=1', 'b=2']);
+    expect(kernelParams({ debug: true, agentDebug: false, user: '' })).toContain('debug');
+  });
+});

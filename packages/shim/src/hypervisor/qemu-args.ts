@@ -1,0 +1,80 @@
+/**
+ * The QEMU command line for a sandbox VM (pure: same VmSpec, same argv). Machine q35 (never
+ * microvm: it cannot calibrate its TSC under TCG); console on the serial port, read from QEMU's
+ * stdout; the agent on a virtio-serial port named agent.channel.0 whose chardev connects to a
+ * socket the shim listens on, or on vhost-vsock; the shared directory as 9p or virtio-fs with
+ * mount tag kataShared.
+ */
+import path from 'node:path';
+import type { VmSpec } from './hypervisor';
+
+export const AGENT_PORT_NAME = 'agent.channel.0';
+export const SHARE_MOUNT_TAG = 'kataShared';
+
+/** Files QEMU keeps in the VM directory. */
+export function qemuFiles(dir: string): { pidFile: string } {
+  return { pidFile: path.join(dir, 'qemu.pid') };
+}
+
+/** QEMU option values escape commas by doubling them. */
+function optValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+export function qemuArgs(spec: VmSpec): string[] {
+  const kvm = spec.accel === 'kvm';
+  const args: string[] = [
+    '-name', `sandbox-${spec.sandboxId}`,
+    '-machine', `q35,accel=${spec.accel}`,
+    '-cpu', kvm ? ['host', spec.cpuFeatures].filter(Boolean).join(',') : 'max',
+    '-m', `${spec.memoryMiB}M`,
+    '-smp', `${spec.vcpus}`,
+    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
+    '-rtc', 'base=utc,driftfix=slew,clock=host',
+    '-pidfile', qemuFiles(spec.dir).pidFile,
+    '-chardev', 'stdio,id=console0,signal=off',
+    '-serial', 'chardev:console0',
+    '-kernel', spec.kernel,
+  ];
+  if (kvm) args.push('-global', 'kvm-pit.lost_tick_policy=discard');
+  if (spec.firmware) args.push('-bios', spec.firmware);
+  if (spec.initrd) args.push('-initrd', spec.initrd);
+  args.push('-append', spec.kernelParams.join(' '));
+
+  if (spec.image) {
+    args.push(
+      '-drive', `file=${optValue(spec.image)},if=none,id=rootfs,format=raw,readonly=on`,
+      '-device', 'virtio-blk-pci,drive=rootfs',
+    );
+  }
+
+  args.push('-object', `rng-random,id=rng0,filename=${optValue(spec.entropySource)}`, '-device', 'virtio-rng-pci,rng=rng0');
+
+  const channel = spec.agentChannel;
+  if (channel.kind === 'virtio-serial') {
+    args.push(
+      '-device', 'virtio-serial-pci,id=serial0',
+      '-chardev', `socket,id=agent0,path=${optValue(channel.socketPath)}`,
+      '-device', `virtserialport,bus=serial0.0,chardev=agent0,name=${AGENT_PORT_NAME}`,
+    );
+  } else {
+    args.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${channel.cid}`);
+  }
+
+  const share = spec.share;
+  if (share.kind === 'virtio-9p') {
+    args.push(
+      '-fsdev', `local,id=fs0,path=${optValue(share.hostPath)},security_model=none,multidevs=remap`,
+      '-device', `virtio-9p-pci,fsdev=fs0,mount_tag=${SHARE_MOUNT_TAG}`,
+    );
+  } else {
+    // vhost-user needs the guest memory in a shared file mapping.
+    args.push(
+      '-object', `memory-backend-file,id=mem0,size=${spec.memoryMiB}M,mem-path=/dev/shm,share=on`,
+      '-numa', 'node,memdev=mem0',
+      '-chardev', `socket,id=vfs0,path=${optValue(share.socketPath)}`,
+      '-device', `vhost-user-fs-pci,chardev=vfs0,tag=${SHARE_MOUNT_TAG},queue-size=1024`,
+    );
+  }
+  return args;
+}

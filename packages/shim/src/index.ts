@@ -1,0 +1,32 @@
+/**
+ * @kata-ts/shim: containerd-shim-kata-v2 as a library, for the kata-ts CLI (check, env) and tests.
+ */
+
+/**** The binary ****/
+export { runShim } from './framework/run-shim';
+export { KataManager } from './manager';
+export { VERSION, REVISION } from './version';
+
+/**** Shim framework ****/
+export { parseFlags } from './framework/flags';
+export type { ShimFlags } from './framework/flags';
+export { DEFAULT_SOCKET_DIR, socketAddress } from './framework/socket';
+export type { ShimManager, ShimGroup, ShimService, CleanupResult, ServeContext } from './framework/manager';
+
+/**** Configuration ****/
+export { defaultConfig, parseConfig, ASSET_DIR } from './config/config';
+export type { ShimConfig, HypervisorConfig, AgentConfig, RuntimeConfig, Accel, SharedFs } from './config/config';
+export { CONFIG_ENV, DEFAULT_CONFIG_PATHS, loadConfig, runtimeOptionsFrom } from './config/load';
+export { applyAnnotations, HYPERVISOR_ANNOTATION_PREFIX } from './config/annotations';
+
+/**** Hypervisor ****/
+export { chooseAccel, bootProbe, PROBE_TIMEOUT_MS } from './hypervisor/accel';
+export type { AccelDecision } from './hypervisor/accel';
+export { qemuArgs, AGENT_PORT_NAME, SHARE_MOUNT_TAG } from './hypervisor/qemu-args';
+export type { Hypervisor, VmSpec, AgentChannel, ShareDevice } from './hypervisor/hypervisor';
+export { buildVmSpec, chooseAgentChannel, vmSizing } from './runtime/vm-config';
+
+/**** Agent client ****/
+export { KataAgentClient } from './agent/agent-client';
+export type { AgentClient } from './agent/agent-client';
+export type * from './agent/types';

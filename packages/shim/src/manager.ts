@@ -1,0 +1,50 @@
+/**
+ * io.containerd.kata.v2 for the shim framework: which shim a container belongs to (one per pod),
+ * the `delete` action's cleanup, and the task service of serve mode.
+ */
+import type { CleanupResult, ServeContext, ShimGroup, ShimManager, ShimService } from './framework/manager';
+import type { ShimFlags } from './framework/flags';
+import type { Logger } from './framework/logging';
+import { LogOnlyPublisher } from './framework/publisher';
+import { podPlacement } from './oci/annotations';
+import { readSpec } from './oci/spec';
+import { cleanupContainer } from './runtime/cleanup';
+import { REVISION, VERSION } from './version';
+
+/** 128 + SIGKILL: what `delete` reports when the real exit is unknown (as runc and Kata do). */
+const KILLED_EXIT_STATUS = 137;
+
+export class KataManager implements ShimManager {
+  readonly name = 'io.containerd.kata.v2';
+  readonly version = VERSION;
+  readonly revision = REVISION;
+  readonly privateMountNamespace = true;
+
+  async group(bundle: string, id: string): Promise<ShimGroup> {
+    const placement = podPlacement(await readSpec(bundle), id);
+    return placement.kind === 'pod-container' ? { groupId: placement.sandboxId, ownsShim: false } : { groupId: id, ownsShim: true };
+  }
+
+  async cleanup(flags: ShimFlags, bundle: string, log: Logger): Promise<CleanupResult> {
+    const { pid } = await cleanupContainer(bundle, flags.id, log);
+    return { pid, exitStatus: KILLED_EXIT_STATUS, exitedAt: new Date() };
+  }
+
+  async createService(ctx: ServeContext): Promise<ShimService> {
+    // Loaded here, not at the top: `start` and `delete` (run per container by containerd) never need them.
+    const [{ TaskRuntime }, { bootQemuSandbox }, { createTaskService }] = await Promise.all([
+      import('./runtime/task-runtime'),
+      import('./runtime/boot'),
+      import('./service/task-service'),
+    ]);
+    const runtime = new TaskRuntime({
+      namespace: ctx.flags.namespace,
+      log: ctx.log,
+      publisher: ctx.publisher,
+      bootSandbox: (req) => bootQemuSandbox(req, ctx.log.child({ sandbox: req.sandboxId })),
+      requestExit: ctx.requestExit,
+      oomFiles: ctx.publisher instanceof LogOnlyPublisher,
+    });
+    return { task: createTaskService(runtime, ctx.log.child({ subsystem: 'task' })), close: () => runtime.close() };
+  }
+}

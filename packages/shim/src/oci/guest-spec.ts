@@ -1,0 +1,80 @@
+/**
+ * The spec as the guest must see it, after Kata's constrainGRPCSpec: no hooks, no seccomp (guest
+ * seccomp is off, as Kata ships), no host devices, no cgroup/network/time namespaces (the VM is the
+ * boundary), namespace paths blanked, a PID namespace path turned into sandbox_pidns, resource
+ * fields the guest cannot honour dropped, the root at the guest rootfs path, and host bind-mount
+ * sources replaced by their paths in the shared directory.
+ */
+import type { OciMount, OciSpec } from './spec';
+
+const DROPPED_NAMESPACES = new Set(['cgroup', 'network', 'time']);
+
+/** True for an OCI mount that binds a host path (the ones that must go through the share). */
+export function isBindMount(m: OciMount): boolean {
+  return m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+}
+
+/** Host paths that never cross into the guest: its own /proc, /sys and /dev are used instead. */
+function isSystemPath(p: string): boolean {
+  return ['/proc', '/sys', '/dev'].some((root) => p === root || p.startsWith(`${root}/`));
+}
+
+export interface GuestSpecInput {
+  /** Guest path of the container's rootfs. */
+  rootfs: string;
+  /** Shares a host path and returns where the guest sees it. */
+  shareHostPath: (source: string, destination: string, readonly: boolean) => Promise<string>;
+}
+
+export interface GuestSpec {
+  spec: OciSpec;
+  /** The container joins the sandbox's PID namespace. */
+  sandboxPidns: boolean;
+}
+
+export async function guestSpec(spec: OciSpec, input: GuestSpecInput): Promise<GuestSpec> {
+  const out: OciSpec = JSON.parse(JSON.stringify(spec)) as OciSpec;
+  delete out.hooks;
+  out.root = { path: input.rootfs, readonly: !!spec.root?.readonly };
+
+  const mounts: OciMount[] = [];
+  for (const m of out.mounts ?? []) {
+    if (!isBindMount(m)) {
+      mounts.push(m);
+      continue;
+    }
+    if (!m.source || isSystemPath(m.source) || isSystemPath(m.destination)) continue;
+    const readonly = (m.options ?? []).includes('ro');
+    mounts.push({ ...m, source: await input.shareHostPath(m.source, m.destination, readonly) });
+  }
+  out.mounts = mounts;
+
+  let sandboxPidns = false;
+  const linux = out.linux;
+  if (linux) {
+    delete linux.seccomp;
+    delete linux.devices;
+    const namespaces = [];
+    for (const ns of linux.namespaces ?? []) {
+      if (DROPPED_NAMESPACES.has(ns.type)) continue;
+      if (ns.type === 'pid' && ns.path) {
+        sandboxPidns = true;
+        continue;
+      }
+      namespaces.push({ type: ns.type });
+    }
+    linux.namespaces = namespaces;
+    const r = linux.resources;
+    if (r) {
+      delete r.devices;
+      delete r.pids;
+      delete r.blockIO;
+      delete r.network;
+      if (r.cpu) {
+        delete r.cpu.cpus;
+        delete r.cpu.mems;
+      }
+    }
+  }
+  return { spec: out, sandboxPidns };
+}

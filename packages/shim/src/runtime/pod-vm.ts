@@ -1,0 +1,39 @@
+/**
+ * The view of a sandbox VM the task runtime works with, so tests can put a fake (a fake agent over
+ * a socket, a share that only records) where production boots QEMU (boot.ts).
+ */
+import type { AgentClient } from '../agent/agent-client';
+import type { ShimConfig } from '../config/config';
+import type { MountSpec } from '../fs/mount';
+import type { ContainerKind } from '../oci/annotations';
+import type { OciSpec } from '../oci/spec';
+
+export interface ShareLike {
+  mountRootfs(containerId: string, mounts: readonly MountSpec[], hostRootfs: string | undefined): Promise<string>;
+  shareHostPath(containerId: string, source: string, destination: string, readonly: boolean): Promise<string>;
+  releaseContainer(containerId: string): Promise<void>;
+}
+
+export interface PodVm {
+  readonly id: string;
+  /** Host directory of the sandbox (recorded in bundles for `delete`). */
+  readonly dir: string;
+  /** The hypervisor's pid. */
+  readonly pid: number;
+  readonly agent: AgentClient;
+  readonly share: ShareLike;
+  readonly alive: boolean;
+  onDeath(listener: (reason: string) => void): void;
+  ensureAlive(): void;
+  stop(): Promise<void>;
+}
+
+export interface BootRequest {
+  sandboxId: string;
+  kind: ContainerKind;
+  /** The first container's spec (sizing annotations, hostname). */
+  spec: OciSpec;
+  config: ShimConfig;
+}
+
+export type BootSandbox = (req: BootRequest) => Promise<PodVm>;

@@ -1,0 +1,211 @@
+/**
+ * A pod's VM: the shared directory, the hypervisor, the agent connection and the health watch.
+ * create() boots it and brings the agent to CreateSandbox; stop() tears everything down. Its death
+ * (hypervisor exit, agent channel closed, failed Health.Check) is reported once through onDeath.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { KataAgentClient, type AgentClient } from '../agent/agent-client';
+import type { Storage } from '../agent/types';
+import type { ShimConfig } from '../config/config';
+import type { Logger } from '../framework/logging';
+import { messageOf, UnavailableError } from '../errors';
+import { GUEST_SHARE_DIR, SandboxShare } from '../fs/share';
+import type { Hypervisor, VmSpec } from '../hypervisor/hypervisor';
+import { SHARE_MOUNT_TAG } from '../hypervisor/qemu-args';
+import { removeTree } from '../fs/safe-remove';
+import { writeSandboxRecord } from './sandbox-files';
+import type { ShareLike } from './pod-vm';
+
+/** Builds the hypervisor for a VM (QEMU in production, a fake in tests). */
+export type HypervisorFactory = (spec: VmSpec) => Hypervisor;
+
+/** The share as the sandbox drives it (SandboxShare; a recording fake in tests, which cannot mount). */
+export interface SandboxShareLike extends ShareLike {
+  readonly sharedDir: string;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+export interface SandboxInit {
+  id: string;
+  /** <state_dir>/sbs/<id> */
+  dir: string;
+  config: ShimConfig;
+  hostname: string;
+  /** Builds the VM spec once the share exists. */
+  vmSpec: (share: SandboxShareLike) => VmSpec;
+  createHypervisor: HypervisorFactory;
+  /** Default: a SandboxShare (real mounts) in the sandbox directory. */
+  createShare?: (dir: string, log: Logger) => SandboxShareLike;
+  log: Logger;
+}
+
+/** How long one readiness Check may take while the guest boots. */
+const READY_CHECK_TIMEOUT_MS = 2_000;
+/** Deadline of a periodic Health.Check. */
+const HEALTH_CHECK_TIMEOUT_MS = 15_000;
+
+export class Sandbox {
+  private deathListeners: Array<(reason: string) => void> = [];
+  private deadReason: string | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    readonly share: SandboxShareLike,
+    readonly hypervisor: Hypervisor,
+    readonly agent: AgentClient,
+    private readonly config: ShimConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** Boots the VM and prepares the guest; on any failure everything started is undone. */
+  static async create(init: SandboxInit): Promise<Sandbox> {
+    const { config, log } = init;
+    await fs.mkdir(path.join(init.dir, 'vm'), { recursive: true, mode: 0o700 });
+    await fs.chmod(init.dir, 0o700);
+    const share = (init.createShare ?? ((dir, l) => new SandboxShare(dir, l)))(init.dir, log.child({ subsystem: 'share' }));
+    let hypervisor: Hypervisor | undefined;
+    let agent: AgentClient | undefined;
+    try {
+      await share.setup();
+      hypervisor = init.createHypervisor(init.vmSpec(share));
+      const started = Date.now();
+      await hypervisor.start();
+      await writeSandboxRecord(init.dir, { sandboxId: init.id, shimPid: process.pid, hypervisorPid: hypervisor.pid, helperPids: hypervisor.helperPids() });
+      const deadline = started + config.agent.dialTimeout * 1000;
+      const transport = await hypervisor.connectAgent(config.agent.dialTimeout * 1000);
+      agent = new KataAgentClient(transport, { timeoutsMs: { createContainer: config.runtime.createContainerTimeout * 1000 } });
+      await waitForAgent(agent, hypervisor, deadline);
+      log.info({ ms: Date.now() - started, qemuPid: hypervisor.pid }, 'agent is up');
+      await agent.createSandbox({
+        sandboxId: init.id,
+        hostname: init.hostname,
+        dns: [],
+        storages: [shareStorage(config)],
+        sandboxPidns: false,
+        kernelModules: config.agent.kernelModules.map((line) => {
+          const [name = '', ...parameters] = line.split(/\s+/).filter(Boolean);
+          return { name, parameters };
+        }),
+      });
+      const sandbox = new Sandbox(init.id, init.dir, share, hypervisor, agent, config, log);
+      sandbox.watch();
+      return sandbox;
+    } catch (err) {
+      log.error({ err: messageOf(err) }, 'sandbox creation failed, cleaning up');
+      agent?.close();
+      await hypervisor?.stop().catch(() => undefined);
+      await share.teardown().catch(() => undefined);
+      await removeTree(init.dir).catch(() => undefined);
+      await fs.rmdir(path.dirname(init.dir)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  get pid(): number {
+    return this.hypervisor.pid;
+  }
+
+  get alive(): boolean {
+    return this.deadReason === undefined;
+  }
+
+  /** Runs once when the VM is found dead (never after stop()). */
+  onDeath(listener: (reason: string) => void): void {
+    if (this.deadReason !== undefined) listener(this.deadReason);
+    else this.deathListeners.push(listener);
+  }
+
+  /** Throws UNAVAILABLE when the VM is gone. */
+  ensureAlive(): void {
+    if (this.deadReason !== undefined) throw new UnavailableError(`sandbox ${this.id} is dead: ${this.deadReason}`);
+  }
+
+  private watch(): void {
+    void this.hypervisor.exited.then((e) => this.died(`hypervisor exited (code ${e.code ?? 'none'}, signal ${e.signal ?? 'none'})`));
+    this.agent.onClose((err) => this.died(`agent channel closed${err ? `: ${err.message}` : ''}`));
+    const intervalMs = this.config.agent.healthCheckInterval * 1000;
+    if (intervalMs > 0) this.scheduleHealthCheck(intervalMs);
+  }
+
+  private scheduleHealthCheck(intervalMs: number): void {
+    this.healthTimer = setTimeout(() => {
+      this.agent.check(HEALTH_CHECK_TIMEOUT_MS).then(
+        () => {
+          if (this.alive && !this.stopping) this.scheduleHealthCheck(intervalMs);
+        },
+        (err: Error) => this.died(`agent health check failed: ${err.message}`),
+      );
+    }, intervalMs);
+    this.healthTimer.unref();
+  }
+
+  private died(reason: string): void {
+    if (this.deadReason !== undefined || this.stopping) return;
+    this.deadReason = reason;
+    this.log.error({ reason }, 'sandbox VM is dead');
+    clearTimeout(this.healthTimer);
+    for (const l of this.deathListeners.splice(0)) l(reason);
+  }
+
+  /** Stops the VM (asking the agent to wind down first when it is alive) and removes every host trace. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearTimeout(this.healthTimer);
+      // DestroySandbox lets the agent unmount the share (flushing mmap'd writes) before the VM goes.
+      if (this.deadReason === undefined && !this.agent.closed) {
+        await this.agent.destroySandbox().catch((err: Error) => this.log.warn({ err: err.message }, 'DestroySandbox failed'));
+      }
+      this.agent.close();
+      await this.hypervisor.stop();
+      await this.share.teardown();
+      const left = await removeTree(this.dir);
+      if (left.length > 0) this.log.warn({ left }, 'sandbox directory not fully removed');
+      // The parent sbs/ goes too once the last sandbox of the host is gone.
+      await fs.rmdir(path.dirname(this.dir)).catch(() => undefined);
+      this.log.info('sandbox stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+/** The sandbox storage that mounts the share in the guest (Kata's setupStorages). */
+export function shareStorage(config: ShimConfig): Storage {
+  const h = config.hypervisor;
+  if (h.sharedFs === 'virtio-fs' && h.virtioFsDaemon) {
+    return { driver: 'virtio-fs', source: SHARE_MOUNT_TAG, fstype: 'virtiofs', options: [], mountPoint: GUEST_SHARE_DIR };
+  }
+  return {
+    driver: '9p',
+    source: SHARE_MOUNT_TAG,
+    fstype: '9p',
+    options: ['trans=virtio,version=9p2000.L,cache=mmap', 'nodev', `msize=${h.msize9p}`],
+    mountPoint: GUEST_SHARE_DIR,
+  };
+}
+
+/** Health.Check until the agent answers, the deadline passes, or the VM dies. */
+async function waitForAgent(agent: AgentClient, hypervisor: Hypervisor, deadline: number): Promise<void> {
+  let vmExited = false;
+  void hypervisor.exited.then(() => (vmExited = true));
+  let last: unknown;
+  while (Date.now() < deadline && !vmExited && !agent.closed) {
+    try {
+      await agent.check(Math.min(READY_CHECK_TIMEOUT_MS, Math.max(100, deadline - Date.now())));
+      return;
+    } catch (err) {
+      last = err;
+      // A timeout already waited; an immediate refusal should not spin.
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  if (vmExited) {
+    const said = hypervisor.diagnostics().slice(-3).join(' | ');
+    throw new UnavailableError(`the VM exited before its agent answered${said ? `: ${said}` : ''}`);
+  }
+  throw new UnavailableError(`the agent did not answer within the dial timeout: ${messageOf(last)}`);
+}

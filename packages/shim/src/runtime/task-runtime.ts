@@ -1,0 +1,289 @@
+/**
+ * The shim's domain: one pod (sandbox VM) and its containers. Task-service handlers call these
+ * methods with domain values; this module decides what happens in which order (kata-reference §3):
+ * the first container of a pod boots the VM, its init's exit stops the VM, a dead VM ends every
+ * task with 255, and Shutdown lets the process go once no container is left.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Code } from 'ttrpc-ts';
+import type { AnyMessage } from '@kata-ts/protocol';
+import type { ContainerStats } from '../agent/types';
+import { applyAnnotations } from '../config/annotations';
+import type { ShimConfig } from '../config/config';
+import { loadConfig, runtimeOptionsFrom } from '../config/load';
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError, codeOf, messageOf } from '../errors';
+import { LimitedLogger, type Logger } from '../framework/logging';
+import type { Publisher } from '../framework/publisher';
+import type { MountSpec } from '../fs/mount';
+import type { StdioPaths } from '../io/host-io';
+import { podPlacement } from '../oci/annotations';
+import { guestSpec } from '../oci/guest-spec';
+import { readSpec, type OciLinuxResources, type OciProcess } from '../oci/spec';
+import { Container } from './container';
+import { TaskEventSink } from './events';
+import { Mutex } from './mutex';
+import type { BootSandbox, PodVm } from './pod-vm';
+import { UNKNOWN_EXIT_STATUS, type ExitInfo, type Process } from './process';
+import type { ProcessStatus } from './process-state';
+import { writeBundleRecord } from './sandbox-files';
+
+export interface CreateTaskInput {
+  id: string;
+  bundle: string;
+  rootfs: MountSpec[];
+  stdio: StdioPaths;
+  /** CreateTaskRequest.options (runtimeoptions.v1.Options carries the configuration path). */
+  options?: AnyMessage | null;
+}
+
+export interface TaskState {
+  id: string;
+  bundle: string;
+  pid: number;
+  status: ProcessStatus;
+  stdio: StdioPaths;
+  exit?: ExitInfo;
+  execId: string;
+}
+
+export interface DeletedTask {
+  pid: number;
+  exitStatus: number;
+  exitedAt: Date | undefined;
+}
+
+export interface RuntimeDeps {
+  namespace: string;
+  log: Logger;
+  publisher: Publisher;
+  bootSandbox: BootSandbox;
+  requestExit: () => void;
+  /** Write <bundle>/oom on OOM (CRI-O, which has no event address, looks for it). */
+  oomFiles: boolean;
+  loadConfig?: (options: AnyMessage | null | undefined) => Promise<ShimConfig>;
+}
+
+export class TaskRuntime {
+  private readonly containers = new Map<string, Container>();
+  private vm: PodVm | undefined;
+  private readonly events: TaskEventSink;
+  private readonly createMutex = new Mutex();
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly deps: RuntimeDeps) {
+    this.events = new TaskEventSink(deps.publisher);
+  }
+
+  private container(id: string): Container {
+    const c = this.containers.get(id);
+    if (!c) throw new NotFoundError(`container ${id} not found`);
+    return c;
+  }
+
+  private process(id: string, execId: string): Process {
+    return this.container(id).process(execId);
+  }
+
+  /** Create: the pod's first container boots the VM; every container gets its rootfs shared and CreateContainer. */
+  create(input: CreateTaskInput): Promise<number> {
+    return this.createMutex.run(() => this.doCreate(input));
+  }
+
+  private async doCreate(input: CreateTaskInput): Promise<number> {
+    const { id, bundle } = input;
+    if (this.stopping) throw new FailedPreconditionError(`sandbox ${this.vm?.id ?? ''} is stopping`);
+    if (this.containers.has(id)) throw new AlreadyExistsError(`container ${id} already exists`);
+    const spec = await readSpec(bundle);
+    const placement = podPlacement(spec, id);
+    const log = this.deps.log.child({ sandbox: placement.sandboxId, container: id });
+    let bootedHere = false;
+    if (placement.kind === 'pod-container') {
+      if (!this.vm || this.vm.id !== placement.sandboxId) throw new NotFoundError(`sandbox ${placement.sandboxId} is not served by this shim`);
+    } else {
+      if (this.vm) throw new FailedPreconditionError(`this shim already serves sandbox ${this.vm.id}`);
+      const loaded = await (this.deps.loadConfig ?? ((o) => loadConfig(runtimeOptionsFrom(o))))(input.options);
+      const { config, rejected } = applyAnnotations(loaded, spec.annotations);
+      for (const r of rejected) log.warn(r, 'annotation ignored');
+      log.info({ config: config.source }, 'booting sandbox VM');
+      this.vm = await this.deps.bootSandbox({ sandboxId: id, kind: placement.kind, spec, config });
+      bootedHere = true;
+      const vm = this.vm;
+      vm.onDeath((reason) => this.onVmDeath(reason));
+      void this.watchOom(vm);
+    }
+    const vm = this.vm;
+    vm.ensureAlive();
+    try {
+      await writeBundleRecord(bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: bootedHere });
+      const rootfsGuest = await vm.share.mountRootfs(id, input.rootfs, input.rootfs.length ? undefined : hostRootPath(bundle, spec.root?.path));
+      const guest = await guestSpec(spec, {
+        rootfs: rootfsGuest,
+        shareHostPath: (source, destination, readonly) => vm.share.shareHostPath(id, source, destination, readonly),
+      });
+      await vm.agent.createContainer({ containerId: id, execId: id, storages: [], spec: guest.spec, sandboxPidns: guest.sandboxPidns });
+    } catch (err) {
+      log.error({ err: messageOf(err) }, 'create failed');
+      await vm.share.releaseContainer(id).catch(() => undefined);
+      if (bootedHere) await this.stopVm();
+      throw err;
+    }
+    const container = new Container({
+      id, bundle, kind: placement.kind, spec, rootfs: input.rootfs, stdio: input.stdio, namespace: this.deps.namespace,
+      pid: vm.pid, agent: vm.agent, events: this.events, log: new LimitedLogger(log),
+      onInitExit: (c) => this.onInitExit(c),
+    });
+    this.containers.set(id, container);
+    this.events.create(id, bundle, input.rootfs, input.stdio, vm.pid);
+    log.info({ kind: placement.kind }, 'container created');
+    return vm.pid;
+  }
+
+  async start(id: string, execId: string): Promise<number> {
+    const p = this.process(id, execId);
+    await p.start();
+    this.deps.log.info({ container: id, exec: execId || undefined }, 'process started');
+    return p.pid;
+  }
+
+  exec(id: string, execId: string, processSpec: OciProcess, stdio: StdioPaths): void {
+    this.container(id).addExec(execId, processSpec, stdio);
+  }
+
+  async kill(id: string, execId: string, signal: number, all: boolean): Promise<void> {
+    await this.process(id, execId).kill(signal, all);
+  }
+
+  wait(id: string, execId: string): Promise<ExitInfo> {
+    return this.process(id, execId).wait();
+  }
+
+  state(id: string, execId: string): TaskState {
+    const c = this.container(id);
+    const p = c.process(execId);
+    return { id: p.id, bundle: c.bundle, pid: p.pid, status: p.status, stdio: p.stdio, exit: p.exit, execId };
+  }
+
+  /** Kata reports the hypervisor as the one host process of a task. */
+  pids(id: string): number[] {
+    return [this.process(id, '').pid];
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.container(id).pause();
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.container(id).resume();
+  }
+
+  async resizePty(id: string, execId: string, width: number, height: number): Promise<void> {
+    await this.process(id, execId).resizePty(width, height);
+  }
+
+  async closeIO(id: string, execId: string, stdin: boolean): Promise<void> {
+    if (stdin) await this.process(id, execId).closeStdin();
+  }
+
+  async update(id: string, resources: OciLinuxResources): Promise<void> {
+    this.container(id);
+    const vm = this.requireVm();
+    await vm.agent.updateContainer(id, resources);
+  }
+
+  async stats(id: string): Promise<ContainerStats> {
+    this.container(id);
+    const vm = this.requireVm();
+    return vm.agent.statsContainer(id);
+  }
+
+  /** Delete: an exec returns its exit; init also leaves the guest and the share, and the task is gone. */
+  async delete(id: string, execId: string): Promise<DeletedTask> {
+    const c = this.container(id);
+    const p = c.process(execId);
+    if (execId) {
+      await p.delete();
+      return { pid: p.pid, exitStatus: p.exit?.status ?? 0, exitedAt: p.exit?.exitedAt };
+    }
+    // The sandbox's own container takes the VM and the whole share with it (already on the way if
+    // init exited); a pod container leaves the guest and gives its rootfs back.
+    if (c.kind !== 'pod-container' && p.status !== 'running' && p.status !== 'paused') await this.stopVm();
+    await p.delete();
+    if (c.kind === 'pod-container') {
+      await this.vm?.share.releaseContainer(id).catch((err: Error) => this.deps.log.warn({ container: id, err: err.message }, 'releasing the rootfs failed'));
+    }
+    this.containers.delete(id);
+    const result = { pid: p.pid, exitStatus: p.exit?.status ?? 0, exitedAt: p.exit?.exitedAt };
+    this.events.delete(id, result.pid, result.exitStatus, result.exitedAt);
+    return result;
+  }
+
+  connect(): { shimPid: number; taskPid: number } {
+    return { shimPid: process.pid, taskPid: this.vm?.pid ?? 0 };
+  }
+
+  /** Shutdown: a no-op while containers remain; otherwise stop the VM and let the process exit. */
+  async shutdown(): Promise<void> {
+    if (this.containers.size > 0) return;
+    await this.stopVm();
+    this.deps.requestExit();
+  }
+
+  /** Stops everything (the process is exiting). */
+  async close(): Promise<void> {
+    await this.stopVm();
+    for (const c of this.containers.values()) c.markAllExited(UNKNOWN_EXIT_STATUS);
+  }
+
+  private requireVm(): PodVm {
+    if (!this.vm) throw new FailedPreconditionError('no sandbox');
+    this.vm.ensureAlive();
+    return this.vm;
+  }
+
+  /** The sandbox's own container ended: report, then take the VM down (Kata's wait()). */
+  private onInitExit(c: Container): void {
+    if (c.kind === 'pod-container') return;
+    void this.stopVm();
+  }
+
+  private onVmDeath(reason: string): void {
+    this.deps.log.error({ reason }, 'VM died; every task exits with 255');
+    for (const c of this.containers.values()) c.markAllExited(UNKNOWN_EXIT_STATUS);
+    void this.stopVm();
+  }
+
+  /** Stops the VM once; processes still alive afterwards are reported dead. */
+  private stopVm(): Promise<void> {
+    if (!this.vm) return Promise.resolve();
+    const vm = this.vm;
+    this.stopping ??= (async () => {
+      await vm.stop().catch((err: Error) => this.deps.log.error({ err: err.message }, 'stopping the VM failed'));
+      for (const c of this.containers.values()) c.markAllExited(UNKNOWN_EXIT_STATUS);
+    })();
+    return this.stopping;
+  }
+
+  /** GetOOMEvent loop: TaskOOM (and, for CRI-O, <bundle>/oom) per OOM-killed container. */
+  private async watchOom(vm: PodVm): Promise<void> {
+    while (vm.alive && !this.stopping) {
+      try {
+        const id = await vm.agent.getOOMEvent();
+        const c = this.containers.get(id);
+        if (!c) continue;
+        this.events.oom(id);
+        if (this.deps.oomFiles) await fs.writeFile(path.join(c.bundle, 'oom'), '').catch(() => undefined);
+      } catch (err) {
+        if (vm.agent.closed || !vm.alive) return;
+        if (codeOf(err) === Code.UNIMPLEMENTED) return;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+}
+
+/** The spec's root path, relative to the bundle unless absolute. */
+function hostRootPath(bundle: string, root: string | undefined): string | undefined {
+  if (!root) return undefined;
+  return path.isAbsolute(root) ? root : path.join(bundle, root);
+}

@@ -1,0 +1,72 @@
+/**
+ * A PodVm for unit tests: the real KataAgentClient talking to a FakeAgent, a share that only
+ * records what it was asked, and a death that tests trigger.
+ */
+import { KataAgentClient, type AgentClient } from '../agent/agent-client';
+import { UnavailableError } from '../errors';
+import type { MountSpec } from '../fs/mount';
+import type { BootRequest, PodVm, ShareLike } from '../runtime/pod-vm';
+import type { FakeAgent } from './fake-agent';
+
+export class RecordingShare implements ShareLike {
+  readonly rootfs = new Map<string, { mounts: readonly MountSpec[]; hostRootfs?: string }>();
+  readonly shared: Array<{ containerId: string; source: string; destination: string; readonly: boolean }> = [];
+  readonly released: string[] = [];
+
+  async mountRootfs(containerId: string, mounts: readonly MountSpec[], hostRootfs: string | undefined): Promise<string> {
+    this.rootfs.set(containerId, { mounts, hostRootfs });
+    return `/run/kata-containers/shared/containers/${containerId}/rootfs`;
+  }
+
+  async shareHostPath(containerId: string, source: string, destination: string, readonly: boolean): Promise<string> {
+    this.shared.push({ containerId, source, destination, readonly });
+    return `/run/kata-containers/shared/containers/${containerId}-x-vol`;
+  }
+
+  async releaseContainer(containerId: string): Promise<void> {
+    this.released.push(containerId);
+  }
+}
+
+export class FakeVm implements PodVm {
+  readonly share = new RecordingShare();
+  readonly pid = 4242;
+  stopped = 0;
+  private deathListeners: Array<(reason: string) => void> = [];
+  private dead: string | undefined;
+
+  constructor(readonly id: string, readonly dir: string, readonly agent: AgentClient, readonly request: BootRequest) {}
+
+  static async boot(agent: FakeAgent, req: BootRequest, dir = '/nonexistent/sandbox'): Promise<FakeVm> {
+    const client = new KataAgentClient(await agent.connect());
+    await client.createSandbox({ sandboxId: req.sandboxId, hostname: '', dns: [], storages: [], sandboxPidns: false, kernelModules: [] });
+    const vm = new FakeVm(req.sandboxId, dir, client, req);
+    client.onClose(() => vm.die('agent channel closed'));
+    return vm;
+  }
+
+  get alive(): boolean {
+    return this.dead === undefined;
+  }
+
+  onDeath(listener: (reason: string) => void): void {
+    if (this.dead !== undefined) listener(this.dead);
+    else this.deathListeners.push(listener);
+  }
+
+  ensureAlive(): void {
+    if (this.dead !== undefined) throw new UnavailableError(`dead: ${this.dead}`);
+  }
+
+  die(reason: string): void {
+    if (this.dead !== undefined || this.stopped > 0) return;
+    this.dead = reason;
+    for (const l of this.deathListeners.splice(0)) l(reason);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped++;
+    if (this.stopped === 1 && this.alive) await this.agent.destroySandbox().catch(() => undefined);
+    this.agent.close();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The containerd-shim-kata-v2 binary against containerd's binary contract, without a VM: `start`
+ * (legacy and 2.3 BootstrapParams stdin), the detached daemon, Connect and Shutdown over ttrpc,
+ * pod grouping, the `log` fifo, events to TTRPC_ADDRESS, `delete`, `-v` and `-info`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { constants, openSync, closeSync, promises as fs, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Server, createServiceClient } from 'ttrpc-ts';
+import { EventsService, TaskService, codecs } from '@kata-ts/protocol/containerd';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+let dir: string;
+let shim: string;
+
+interface Result {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+  ms: number;
+}
+
+function runShim(args: string[], opts: { cwd: string; input?: Uint8Array; env?: NodeJS.ProcessEnv }): Promise<Result> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [shim, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    // containerd waits for stdout/stderr to close: a daemon holding them would hang this.
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err, ms: Date.now() - t0 }));
+    child.stdin.end(opts.input ?? Buffer.alloc(0));
+  });
+}
+
+async function makeBundle(id: string, annotations: Record<string, string> = {}): Promise<string> {
+  const bundle = path.join(dir, 'bundles', id);
+  await fs.mkdir(bundle, { recursive: true });
+  await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', process: { args: ['true'] }, root: { path: 'rootfs' }, annotations }));
+  execFileSync('mkfifo', [path.join(bundle, 'log')]);
+  return bundle;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kata-ts-bin-'));
+  shim = path.join(dir, 'containerd-shim-kata-v2.js');
+  execFileSync(process.execPath, [path.join(REPO, 'packages/shim/scripts/bundle.mjs'), shim], { stdio: 'ignore' });
+}, 60_000);
+
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('containerd-shim-kata-v2 binary', () => {
+  it('prints its version and a RuntimeInfo', async () => {
+    const v = await runShim(['-v'], { cwd: dir });
+    expect(v.stdout.toString()).toMatch(/Version: \d+\.\d+\.\d+/);
+    const info = await runShim(['-info'], { cwd: dir });
+    expect(codecs.runtimeInfo.decode(info.stdout).name).toBe('io.containerd.kata.v2');
+  });
+
+  it('start → detached daemon → Connect, pod grouping, events, Shutdown, delete', async () => {
+    const socketDir = path.join(dir, 's');
+    const ctrdAddress = path.join(dir, 'containerd.sock');
+    // containerd's side: a ttrpc Events server, and the log fifo held open O_RDWR.
+    const events: string[] = [];
+    const eventServer = new Server().register(EventsService, { forward: (req) => (events.push(req.envelope?.topic ?? ''), {}) });
+    await eventServer.listen(`${ctrdAddress}.ttrpc`);
+    const bundle = await makeBundle('sb', { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'sb' });
+    const logFd = openSync(path.join(bundle, 'log'), constants.O_RDWR | constants.O_NONBLOCK);
+    const logSock = new net.Socket({ fd: logFd, readable: true, writable: false });
+    let logText = '';
+    logSock.on('data', (d: Buffer) => (logText += d.toString()));
+
+    const params = codecs.bootstrapParams.encode({ instanceId: 'sb', namespace: 'ns1', containerdTtrpcAddress: `${ctrdAddress}.ttrpc`, socketDir });
+    const flags = ['-namespace', 'ns1', '-address', ctrdAddress, '-publish-binary', '/usr/bin/containerd', '-id', 'sb', '-some-future-flag', 'start'];
+    const started = await runShim(flags, { cwd: bundle, input: params, env: { TTRPC_ADDRESS: '' } });
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    const address = started.stdout.toString();
+    expect(address).toMatch(new RegExp(`^unix://${socketDir}/[0-9a-f]{64}$`));
+    expect(readFileSync(path.join(bundle, 'address'), 'utf8')).toBe(address);
+    const sockPath = address.slice('unix://'.length);
+    expect((await fs.stat(socketDir)).mode & 0o777).toBe(0o700);
+
+    const client = await Client.connect(sockPath, { metadata: { 'containerd-namespace-ttrpc': 'ns1' } });
+    const task = createServiceClient(client, TaskService);
+    const { shimPid } = await task.connect({ id: 'sb' });
+    expect(shimPid).toBeGreaterThan(0);
+    expect(shimPid).not.toBe(process.pid);
+    // Detached: a session of its own.
+    const sid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]);
+    expect(sid(shimPid)).toBe(shimPid);
+
+    // A later container of the pod gets the same address and no new process.
+    const app = await makeBundle('app', { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 'sb' });
+    const second = await runShim(['-namespace', 'ns1', '-address', ctrdAddress, '-id', 'app', 'start'], {
+      cwd: app, input: codecs.bootstrapParams.encode({ instanceId: 'app', namespace: 'ns1', socketDir }),
+    });
+    expect(second.stdout.toString()).toBe(address);
+    expect(readFileSync(path.join(app, 'address'), 'utf8')).toBe(address);
+
+    // start for the same group while the daemon lives finds it.
+    const again = await runShim(flags, { cwd: bundle, input: params });
+    expect(again.stdout.toString()).toBe(address);
+
+    await task.shutdown({ id: 'sb' }).catch(() => undefined);
+    client.close();
+    for (let i = 0; i < 100 && alive(shimPid); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(shimPid)).toBe(false);
+    await expect(fs.stat(sockPath)).rejects.toThrow();
+    expect(logText).toMatch(/"msg":"shim serving"/);
+
+    const deleted = await runShim(['-namespace', 'ns1', '-address', ctrdAddress, '-id', 'sb', '-bundle', bundle, 'delete'], { cwd: bundle });
+    expect(deleted.code).toBe(0);
+    expect(codecs.deleteResponse.decode(deleted.stdout)).toMatchObject({ exitStatus: 137 });
+    const twice = await runShim(['-namespace', 'ns1', '-address', ctrdAddress, '-id', 'sb', 'delete'], { cwd: bundle });
+    expect(twice.code).toBe(0);
+
+    logSock.destroy();
+    closeSync(openSync('/dev/null', 'r'));
+    await eventServer.close();
+    expect(events).toEqual([]);
+  }, 30_000);
+
+  it('fails start with a message on stderr and nothing on stdout when config.json is missing', async () => {
+    const empty = path.join(dir, 'empty');
+    await fs.mkdir(empty);
+    const r = await runShim(['-namespace', 'ns', '-address', '/x', '-id', 'e', 'start'], { cwd: empty });
+    expect(r.code).toBe(1);
+    expect(r.stdout.length).toBe(0);
+    expect(r.stderr).toMatch(/io.containerd.kata.v2: .*config.json/);
+  });
+});

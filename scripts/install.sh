@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs kata-ts on this machine, as root. Idempotent: a rerun with nothing changed changes nothing.
+#
+#   /usr/local/bin/containerd-shim-kata-v2     the shim, bundled into one file (containerd finds it on
+#                                              PATH for runtime io.containerd.kata.v2)
+#   /usr/local/bin/kata-ts                     the kata-ts command (when packages/cli exists)
+#   /usr/share/kata-ts/                        guest kernel and root filesystem (from images/out)
+#   /usr/lib/kata-ts/native/                   native addons (node-vsock, for the vsock agent channel)
+#   /usr/share/defaults/kata-ts/configuration.toml   default configuration
+#
+# Steps: system packages and npm dependencies (scripts/install-deps.sh), build the workspace, build the
+# guest image when images/out is missing or older than the agent, then copy what changed.
+#
+# Environment: DESTDIR (stage everything under a root, e.g. for packaging or a dry run), PREFIX
+# (default /usr/local), IMAGE_OUT (guest image directory, default images/out), QEMU (hypervisor path
+# written into the configuration), KATA_TS_SKIP_DEPS=1 / KATA_TS_SKIP_BUILD=1 (skip those steps).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+
+DESTDIR=${DESTDIR:-}
+PREFIX=${PREFIX:-/usr/local}
+ASSETS=/usr/share/kata-ts
+NATIVE_DIR=/usr/lib/kata-ts/native
+CONF_DIR=/usr/share/defaults/kata-ts
+QEMU=${QEMU:-/usr/bin/qemu-system-x86_64}
+IMAGE_OUT=${IMAGE_OUT:-images/out}
+
+say() { echo "install: $*"; }
+[ "$(id -u)" = 0 ] || { echo "install: must run as root" >&2; exit 1; }
+
+# install_file SRC DST MODE: copies only when the content differs (keeps mtimes stable otherwise).
+install_file() {
+	if [ -f "$2" ] && cmp -s "$1" "$2"; then return 0; fi
+	install -D -m "$3" "$1" "$2.kata-ts-new"
+	mv -f "$2.kata-ts-new" "$2"
+	say "installed $2"
+}
+
+[ "${KATA_TS_SKIP_DEPS:-0}" = 1 ] || ./scripts/install-deps.sh
+[ "${KATA_TS_SKIP_BUILD:-0}" = 1 ] || ./scripts/build.sh
+
+# Guest image: rebuilt (cached by images/build.sh itself) when the agent bundle is newer than it.
+AGENT=packages/agent/dist/kata-agent.js
+if [ "$IMAGE_OUT" = images/out ] && [ -f "$AGENT" ] && { [ ! -f images/out/manifest.json ] || [ "$AGENT" -nt images/out/manifest.json ]; }; then
+	say "building the guest image"
+	./images/build.sh -q
+fi
+[ -f "$IMAGE_OUT/manifest.json" ] || { echo "install: no guest image ($IMAGE_OUT/manifest.json); run images/build.sh" >&2; exit 1; }
+if grep -q '"source": *"[^"]*standin' "$IMAGE_OUT/manifest.json"; then
+	echo "install: $IMAGE_OUT holds the stand-in test agent; build packages/agent (scripts/build.sh) and rerun" >&2
+	exit 1
+fi
+
+# The shim: the one-file bundle the build made, with this node on its #! line.
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+{ echo "#!$(command -v node)"; tail -n +2 packages/shim/dist/containerd-shim-kata-v2.js; } >"$TMP/containerd-shim-kata-v2"
+install_file "$TMP/containerd-shim-kata-v2" "$DESTDIR$PREFIX/bin/containerd-shim-kata-v2" 0755
+
+# The kata-ts command, once its package exists.
+if [ -f packages/cli/scripts/bundle.mjs ]; then
+	node packages/cli/scripts/bundle.mjs "$TMP/cli.js" 2>/dev/null
+	{ echo "#!$(command -v node)"; tail -n +2 "$TMP/cli.js"; } >"$TMP/kata-ts"
+	install_file "$TMP/kata-ts" "$DESTDIR$PREFIX/bin/kata-ts" 0755
+fi
+
+for addon in packages/node-vsock/build/Release/*.node; do
+	if [ -f "$addon" ]; then install_file "$addon" "$DESTDIR$NATIVE_DIR/$(basename "$addon")" 0644; fi
+done
+
+# Guest assets named by the image manifest, and the configuration that points at them.
+read -r KERNEL INITRD IMAGE ROOTFS_TYPE < <(node -e '
+	const m = require(process.argv[1]);
+	const d = m.default;
+	const disk = d.format === "disk" ? m.formats.disk : undefined;
+	console.log([d.kernel, d.initrd || "-", (disk && disk.rootfsImage) || d.rootfsImage || "-", (disk && disk.fsType) || "erofs"].join(" "));
+' "$(cd "$IMAGE_OUT" && pwd)/manifest.json")
+for f in "$KERNEL" "$INITRD" "$IMAGE" manifest.json; do
+	[ "$f" = - ] && continue
+	install_file "$IMAGE_OUT/$f" "$DESTDIR$ASSETS/$f" 0644
+done
+at() { [ "$1" = - ] && echo "" || echo "$ASSETS/$1"; }
+sed -e "s#@QEMU@#$QEMU#g" -e "s#@ASSETS@#$ASSETS#g" -e "s#@KERNEL@#$KERNEL#g" \
+	-e "s#@INITRD@#$(at "$INITRD")#g" -e "s#@IMAGE@#$(at "$IMAGE")#g" -e "s#@ROOTFS_TYPE@#$ROOTFS_TYPE#g" \
+	packages/shim/config/configuration.toml.in >"$TMP/configuration.toml"
+install_file "$TMP/configuration.toml" "$DESTDIR$CONF_DIR/configuration.toml" 0644
+
+say "done: $("$DESTDIR$PREFIX/bin/containerd-shim-kata-v2" -v | tr '\n' ' ')"
