@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
-# Sets everything up on a fresh Debian 12 machine (as root) and runs the main job.
-# STATUS: the shim and the guest agent are still being built, so for now this runs what exists:
-# a ttrpc-ts round trip of Kata's grpc.Health/Check over a unix socket. It will become
-# "a container printing from inside a VM via containerd" as soon as the shim lands.
+# Sets everything up on a fresh Debian 12 machine (as root) and runs the main job: a busybox container
+# in its own VM through containerd (`ctr run --runtime io.containerd.kata.v2`), printing from inside it.
+# Idempotent. The containerd it uses is a private instance that is stopped and removed afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh
-./scripts/build.sh
-echo "kata-ts demo (interim): the shim is not built yet; this is a ttrpc-ts round trip only."
-npx tsx scripts/demo/ttrpc-roundtrip.ts
+./scripts/install.sh            # apt + npm dependencies, build, guest image, shim on PATH, configuration
+npx tsx scripts/demo/container-in-vm.ts
