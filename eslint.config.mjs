@@ -1,8 +1,14 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', '**/src/gen/**', '**/test/gen/**', 'images/out/**', '.cache/**', 'jest.config.js'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', '**/src/gen/**', '**/test/gen/**', 'images/out/**', 'images/cache/**', '.cache/**', 'jest.config.js'] },
   ...tseslint.configs.recommended,
+  {
+    // Plain CommonJS scripts (guest-side probes, build helpers) load modules with require().
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   {
     rules: {
       // Tests must never be narrowed by accident.
