@@ -11,7 +11,7 @@ import { Metrics } from './metrics';
 import { Network } from './network/network';
 import { locateRunner } from './process/runner-binary';
 import { agentService } from './rpc/agent-service';
-import { withStatusMapping } from './rpc/boundary';
+import { agentErrorBoundary } from './rpc/boundary';
 import { healthService } from './rpc/health-service';
 import { Sandbox } from './sandbox/sandbox';
 import { StorageManager } from './storage/manager';
@@ -57,14 +57,14 @@ export class Agent {
       },
     };
     const sandbox = new Sandbox(config, containerCtx, storage, system, cgroupV2, log);
-    const server = new Server({ onError: (err) => log.warn({ err: err.message }, 'ttrpc') });
-    const agent = new Agent(config, server, sandbox, system, log);
     const rpcLog = limited(log.child({ subsystem: 'rpc' }), new LogLimiter());
+    const server = new Server({ onError: (err) => log.warn({ err: err.message }, 'ttrpc'), toStatus: agentErrorBoundary(rpcLog) });
+    const agent = new Agent(config, server, sandbox, system, log);
     const metrics = new Metrics(() => sandbox.containerCount);
-    server.register(AgentService, withStatusMapping('AgentService', agentService({
+    server.register(AgentService, agentService({
       config, sandbox, system, network: new Network(inGuest), metrics, onDestroyed: () => agent.afterDestroy(),
-    }), rpcLog));
-    server.register(HealthService, withStatusMapping('Health', healthService(), rpcLog));
+    }));
+    server.register(HealthService, healthService());
     phase('services');
     await fs.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     await agent.listen();

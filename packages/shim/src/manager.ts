@@ -32,7 +32,7 @@ export class KataManager implements ShimManager {
 
   async createService(ctx: ServeContext): Promise<ShimService> {
     // Loaded here, not at the top: `start` and `delete` (run per container by containerd) never need them.
-    const [{ TaskRuntime }, { bootQemuSandbox }, { createTaskService }] = await Promise.all([
+    const [{ TaskRuntime }, { bootQemuSandbox }, { createTaskService, taskErrorToStatus }] = await Promise.all([
       import('./runtime/task-runtime'),
       import('./runtime/boot'),
       import('./service/task-service'),
@@ -45,6 +45,10 @@ export class KataManager implements ShimManager {
       requestExit: ctx.requestExit,
       oomFiles: ctx.publisher instanceof LogOnlyPublisher,
     });
-    return { task: createTaskService(runtime, ctx.log.child({ subsystem: 'task' })), close: () => runtime.close() };
+    return {
+      task: createTaskService(runtime),
+      toStatus: taskErrorToStatus(ctx.log.child({ subsystem: 'task' })),
+      close: () => runtime.close(),
+    };
   }
 }

@@ -146,3 +146,27 @@ describe('ttrpc client and server', () => {
     expect(seen).toEqual([1, 3, 5, 7]);
   });
 });
+
+describe('a server with its own error mapping', () => {
+  it('maps what handlers throw through ServerOptions.toStatus, once per failure', async () => {
+    const seen: string[] = [];
+    const pair = await startEchoPair({
+      server: {
+        toStatus: (err, ctx) => {
+          seen.push(`${ctx.method}: ${(err as Error).message}`);
+          return new TtrpcError(Code.FAILED_PRECONDITION, `mapped: ${(err as Error).message}`);
+        },
+      },
+    });
+    try {
+      const err = await pair.echo.echo({ text: 'x', failCode: Code.NOT_FOUND }).catch((e) => e);
+      expect(err).toMatchObject({ code: Code.FAILED_PRECONDITION, message: 'mapped: failed as asked: x' });
+      expect(seen).toEqual(['Echo: failed as asked: x']);
+      // Successful calls never reach the mapping.
+      await pair.echo.echo({ text: 'ok' });
+      expect(seen).toHaveLength(1);
+    } finally {
+      await pair.close();
+    }
+  });
+});

@@ -8,7 +8,7 @@ import { Metadata } from './metadata';
 import { ServerCall } from './server-call';
 import { StreamStall } from './stream-stall';
 import { deadlineTimer } from './timers';
-import { AnyMethod, SendStream } from './service';
+import { AnyMethod, CallContext, SendStream } from './service';
 import type { Duplex } from 'node:stream';
 
 /** A method and the function that serves it. */
@@ -29,6 +29,8 @@ export interface ServerConnectionOptions {
   maxPendingWriteBytes: number;
   /** Called with errors that cannot be returned to a caller (a handler failing after its stream ended). */
   onError?: (err: Error, streamId: number) => void;
+  /** The server's error→status mapping for what handlers throw (default: toTtrpcError). */
+  toStatus?: (err: unknown, ctx: CallContext) => TtrpcError;
 }
 
 /**
@@ -181,7 +183,7 @@ export class ServerConnection {
       .then(
         (value) => this.finishWithResult(call, value),
         (err: unknown) => {
-          const e = toTtrpcError(err);
+          const e = (this.options.toStatus ?? toTtrpcError)(err, call.context);
           this.finishWithStatus(call, { code: e.code, message: e.message, details: e.details });
         },
       )

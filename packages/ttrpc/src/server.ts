@@ -2,7 +2,8 @@ import net from 'node:net';
 import { promises as fs } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { HandlerRegistry, RegisteredMethod, ServerConnection } from './server-connection';
-import { ServiceDescriptor, ServiceImplementation } from './service';
+import { CallContext, ServiceDescriptor, ServiceImplementation } from './service';
+import type { TtrpcError } from './errors';
 
 export interface ServerOptions {
   /** Concurrent streams per connection (default 4096; Wait calls park here for a container's lifetime). */
@@ -13,6 +14,11 @@ export interface ServerOptions {
   accept?: (socket: net.Socket) => boolean;
   /** Errors that have no caller to go to. */
   onError?: (err: Error, streamId: number) => void;
+  /**
+   * The one place where what handlers throw becomes a status (and the place to log failures).
+   * Default: toTtrpcError — statuses pass through, errno errors are translated, the rest is UNKNOWN.
+   */
+  toStatus?: (err: unknown, ctx: CallContext) => TtrpcError;
 }
 
 /**
@@ -24,7 +30,7 @@ export class Server implements HandlerRegistry {
   private readonly services = new Map<string, Map<string, RegisteredMethod | null>>();
   private readonly connections = new Set<ServerConnection>();
   private readonly listeners = new Set<net.Server>();
-  private readonly options: Required<Omit<ServerOptions, 'accept' | 'onError'>> & ServerOptions;
+  private readonly options: Required<Omit<ServerOptions, 'accept' | 'onError' | 'toStatus'>> & ServerOptions;
 
   constructor(options: ServerOptions = {}) {
     this.options = { maxConcurrentStreams: 4096, maxPendingWriteBytes: 16 << 20, ...options };

@@ -2,7 +2,7 @@
  * What the shim framework (flags, start, delete, serve) needs from a runtime. The framework knows
  * containerd's binary contract; the runtime (kata/manager.ts) knows pods, VMs and agents.
  */
-import type { ServiceImplementation } from 'ttrpc-ts';
+import type { CallContext, ServiceImplementation, TtrpcError } from 'ttrpc-ts';
 import type { TaskService } from '@kata-ts/protocol/containerd';
 import type { ShimFlags } from './flags';
 import type { Logger } from './logging';
@@ -35,6 +35,8 @@ export interface ServeContext {
 /** A running task service and how to stop it. */
 export interface ShimService {
   task: ServiceImplementation<typeof TaskService>;
+  /** The service's one error→status mapping, installed on the ttrpc server (see ServerOptions.toStatus). */
+  toStatus: (err: unknown, ctx: CallContext) => TtrpcError;
   /** Stops everything the service owns (VM, mounts, files); called once before exit. */
   close(): Promise<void>;
 }

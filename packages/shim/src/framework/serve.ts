@@ -50,9 +50,10 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
   process.on('unhandledRejection', (err) => log.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection'));
 
   let service: ShimService | undefined;
-  const server = new Server({ onError: (err) => log.warn({ err: err.message }, 'ttrpc server error') });
+  let server: Server | undefined;
   try {
     service = await manager.createService({ flags, log, publisher, requestExit });
+    server = new Server({ onError: (err) => log.warn({ err: err.message }, 'ttrpc server error'), toStatus: service.toStatus });
     server.register(TaskService, service.task);
     await server.listenOn(await openListener(flags));
     log.info({ address: process.env[SHIM_ADDRESS_ENV] }, 'shim serving');
@@ -66,7 +67,7 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
   }
 }
 
-async function shutdown(log: Logger, service: ShimService | undefined, server: Server, closePublisher: () => Promise<void>): Promise<void> {
+async function shutdown(log: Logger, service: ShimService | undefined, server: Server | undefined, closePublisher: () => Promise<void>): Promise<void> {
   try {
     await service?.close();
   } catch (err) {
@@ -75,7 +76,7 @@ async function shutdown(log: Logger, service: ShimService | undefined, server: S
   log.debug('task service closed');
   await closePublisher();
   log.debug('publisher closed');
-  await server.close();
+  await server?.close();
   log.debug('server closed');
   await removeSocket(process.env[SHIM_ADDRESS_ENV] ?? '').catch(() => undefined);
   log.info('shim exiting');

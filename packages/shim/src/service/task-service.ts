@@ -1,8 +1,8 @@
 /**
  * containerd.task.v2.Task: thin handlers that turn requests into domain calls on TaskRuntime and
- * results back into responses. Errors are mapped to statuses in exactly one place (mapErrors).
+ * results back into responses. Errors are mapped to statuses in exactly one place (taskErrorToStatus).
  */
-import type { ServiceImplementation } from 'ttrpc-ts';
+import type { CallContext, ServiceImplementation, TtrpcError } from 'ttrpc-ts';
 import { OciTypeUrl, unpackJsonAny } from '@kata-ts/protocol';
 import type { TaskService, pb } from '@kata-ts/protocol/containerd';
 import { InvalidArgumentError, UnimplementedError, toStatus } from '../errors';
@@ -23,24 +23,16 @@ function requireId(id: string | null | undefined, what = 'id'): string {
   return id;
 }
 
-/** Wraps every handler so whatever it throws leaves as a ttrpc status, logged once. */
-function mapErrors(impl: Impl, log: Logger): Impl {
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, handler] of Object.entries(impl)) {
-    wrapped[name] = async (req: unknown, ctx: unknown) => {
-      try {
-        return await (handler as (r: unknown, c: unknown) => Promise<unknown>)(req, ctx);
-      } catch (err) {
-        const status = toStatus(err);
-        log.debug({ rpc: name, code: status.code, err: status.message }, 'task rpc failed');
-        throw status;
-      }
-    };
-  }
-  return wrapped as Impl;
+/** The Task server's error boundary (ServerOptions.toStatus): domain errors to statuses, logged once. */
+export function taskErrorToStatus(log: Logger): (err: unknown, ctx: CallContext) => TtrpcError {
+  return (err, ctx) => {
+    const status = toStatus(err);
+    log.debug({ rpc: ctx.method, code: status.code, err: status.message }, 'task rpc failed');
+    return status;
+  };
 }
 
-export function createTaskService(runtime: TaskRuntime, log: Logger): Impl {
+export function createTaskService(runtime: TaskRuntime): Impl {
   const impl: Impl = {
     async create(req) {
       const pid = await runtime.create({
@@ -145,5 +137,5 @@ export function createTaskService(runtime: TaskRuntime, log: Logger): Impl {
       return {};
     },
   };
-  return mapErrors(impl, log);
+  return impl;
 }

@@ -14,7 +14,7 @@ import { silentLogger } from '../framework/logging';
 import type { Publisher, TaskEvent } from '../framework/publisher';
 import type { OciSpec } from '../oci/spec';
 import { TaskRuntime } from '../runtime/task-runtime';
-import { createTaskService } from '../service/task-service';
+import { createTaskService, taskErrorToStatus } from '../service/task-service';
 import { FakeAgent } from './fake-agent';
 import { FakeVm } from './fake-vm';
 
@@ -36,7 +36,7 @@ export class TaskHarness {
   task!: ServiceClient<typeof TaskService>;
   runtime!: TaskRuntime;
   private client!: Client;
-  private readonly server = new Server();
+  private readonly server = new Server({ toStatus: taskErrorToStatus(silentLogger()) });
 
   private constructor(readonly dir: string, readonly agent: FakeAgent) {}
 
@@ -56,7 +56,7 @@ export class TaskHarness {
         return vm;
       },
     });
-    h.server.register(TaskService, createTaskService(h.runtime, silentLogger()));
+    h.server.register(TaskService, createTaskService(h.runtime));
     const sock = path.join(dir, 'shim.sock');
     await h.server.listen(sock);
     h.client = await Client.connect(sock);
