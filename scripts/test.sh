@@ -24,7 +24,7 @@ npx jest --selectProjects unit integration e2e --runInBand --json --outputFile="
 rc=$?
 set -e
 node -e '
-  const r = require(process.argv[1]);
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
 ' "$results"
 rm -f "$results"
