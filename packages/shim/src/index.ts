@@ -14,17 +14,18 @@ export { DEFAULT_SOCKET_DIR, socketAddress } from './framework/socket';
 export type { ShimManager, ShimGroup, ShimService, CleanupResult, ServeContext } from './framework/manager';
 
 /**** Configuration ****/
-export { defaultConfig, parseConfig, ASSET_DIR } from './config/config';
+export { defaultConfig, parseConfig, configDocument, configToml, ASSET_DIR } from './config/config';
 export type { ShimConfig, HypervisorConfig, AgentConfig, RuntimeConfig, Accel, SharedFs } from './config/config';
-export { CONFIG_ENV, DEFAULT_CONFIG_PATHS, loadConfig, runtimeOptionsFrom } from './config/load';
+export { CONFIG_ENV, DEFAULT_CONFIG_PATHS, configCandidates, loadConfig, runtimeOptionsFrom } from './config/load';
+export type { ConfigCandidate, RuntimeOptions } from './config/load';
 export { applyAnnotations, HYPERVISOR_ANNOTATION_PREFIX } from './config/annotations';
 
 /**** Hypervisor ****/
-export { chooseAccel, bootProbe, PROBE_TIMEOUT_MS } from './hypervisor/accel';
+export { chooseAccel, bootProbe, kvmUsable, PROBE_TIMEOUT_MS } from './hypervisor/accel';
 export type { AccelDecision } from './hypervisor/accel';
 export { qemuArgs, AGENT_PORT_NAME, SHARE_MOUNT_TAG } from './hypervisor/qemu-args';
 export type { Hypervisor, VmSpec, AgentChannel, ShareDevice } from './hypervisor/hypervisor';
-export { buildVmSpec, chooseAgentChannel, vmSizing } from './runtime/vm-config';
+export { buildVmSpec, chooseAgentChannel, shareDevice, vmSizing } from './runtime/vm-config';
 
 /**** Agent client ****/
 export { KataAgentClient } from './agent/agent-client';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ContainerdTypeUrl, codecs } from '@kata-ts/protocol/containerd';
 import { applyAnnotations } from './annotations';
-import { defaultConfig, parseConfig } from './config';
+import { configToml, defaultConfig, parseConfig, type ShimConfig } from './config';
 import { loadConfig, runtimeOptionsFrom } from './load';
 
 describe('configuration', () => {
@@ -37,6 +37,28 @@ create_container_timeout = 30
     expect(c.hypervisor).toMatchObject({ path: '/usr/bin/qemu', kernel: '/a/vmlinux', initrd: '/a/initrd', accel: 'auto', sharedFs: 'virtio-9p' });
     expect(c.agent.healthCheckInterval).toBe(5);
     expect(c.runtime.stateDir).toBe('/run/kata-ts');
+  });
+
+  it('writes every setting back as TOML that parses to the same configuration', () => {
+    const c: ShimConfig = {
+      hypervisor: {
+        path: '/q', kernel: '/k', initrd: '/i', image: '/img', rootfsType: 'ext4', machineType: 'q35', firmware: '/fw', accel: 'tcg',
+        kernelParams: 'x=1', cpuFeatures: 'pmu=on', defaultVcpus: 2, defaultMaxVcpus: 4, defaultMemory: 1024, sharedFs: 'virtio-fs',
+        virtioFsDaemon: '/v', virtioFsCache: 'never', virtioFsExtraArgs: ['-d'], msize9p: 8192, entropySource: '/dev/random',
+        enableDebug: true, enableAnnotations: ['.*'], validHypervisorPaths: ['/q'],
+      },
+      agent: { enableDebug: true, dialTimeout: 9, kernelModules: ['m'], healthCheckInterval: 0 },
+      runtime: { enableDebug: true, createContainerTimeout: 7, stateDir: '/s' },
+      source: 'round trip',
+    };
+    const d = defaultConfig();
+    // Every value differs from its default, so a key configToml forgets fails the comparison.
+    for (const section of ['hypervisor', 'agent', 'runtime'] as const) {
+      for (const [key, value] of Object.entries(c[section])) {
+        if (key !== 'machineType') expect([key, value]).not.toEqual([key, (d[section] as unknown as Record<string, unknown>)[key]]);
+      }
+    }
+    expect(parseConfig(configToml(c), 'round trip')).toEqual(c);
   });
 
   it('names the key of a bad value', () => {

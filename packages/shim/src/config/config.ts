@@ -3,7 +3,7 @@
  * ([hypervisor.qemu], [agent.kata], [runtime]), the built-in defaults, and parsing with type checks.
  * Unknown keys are ignored (Kata's files carry many this shim does not use).
  */
-import { parse as parseToml } from 'smol-toml';
+import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { InvalidArgumentError } from '../errors';
 
 export type Accel = 'auto' | 'kvm' | 'tcg';
@@ -206,4 +206,36 @@ export function parseConfig(text: string, source: string): ShimConfig {
     },
     source,
   };
+}
+
+/** The configuration as a TOML document with Kata's key names (parseConfig reads it back unchanged). */
+export function configDocument(config: ShimConfig): Record<string, Record<string, unknown>> {
+  const h = config.hypervisor;
+  const a = config.agent;
+  const r = config.runtime;
+  return {
+    hypervisor: {
+      qemu: {
+        path: h.path, kernel: h.kernel, initrd: h.initrd, image: h.image, rootfs_type: h.rootfsType,
+        machine_type: h.machineType, firmware: h.firmware, accel: h.accel, kernel_params: h.kernelParams,
+        cpu_features: h.cpuFeatures, default_vcpus: h.defaultVcpus, default_maxvcpus: h.defaultMaxVcpus,
+        default_memory: h.defaultMemory, shared_fs: h.sharedFs, virtio_fs_daemon: h.virtioFsDaemon,
+        virtio_fs_cache: h.virtioFsCache, virtio_fs_extra_args: h.virtioFsExtraArgs, msize_9p: h.msize9p,
+        entropy_source: h.entropySource, enable_debug: h.enableDebug, enable_annotations: h.enableAnnotations,
+        valid_hypervisor_paths: h.validHypervisorPaths,
+      },
+    },
+    agent: {
+      kata: {
+        enable_debug: a.enableDebug, dial_timeout: a.dialTimeout, kernel_modules: a.kernelModules,
+        health_check_interval: a.healthCheckInterval,
+      },
+    },
+    runtime: { enable_debug: r.enableDebug, create_container_timeout: r.createContainerTimeout, state_dir: r.stateDir },
+  };
+}
+
+/** configDocument as TOML text. */
+export function configToml(config: ShimConfig): string {
+  return stringifyToml(configDocument(config));
 }

@@ -47,15 +47,36 @@ async function readRequired(file: string, why: string): Promise<ShimConfig> {
   return parseConfig(text, file);
 }
 
+/** One place the configuration may come from, in lookup order (`kata-ts env` prints them). */
+export interface ConfigCandidate {
+  /** Where the name comes from, e.g. "$KATA_CONF_FILE". */
+  from: string;
+  /** The file, when this place names one. */
+  path?: string;
+  /** Inline TOML (the runtime options' config_body). */
+  body?: string;
+  /** A named file must exist; the default paths are skipped when absent. */
+  required: boolean;
+}
+
+/** The documented lookup order; entries without a path or body are not set. */
+export function configCandidates(options: RuntimeOptions = {}, env: NodeJS.ProcessEnv = process.env): ConfigCandidate[] {
+  return [
+    { from: 'runtime options config_path', path: options.configPath || undefined, required: true },
+    { from: 'runtime options config_body', body: options.configBody || undefined, required: true },
+    { from: `$${CONFIG_ENV}`, path: env[CONFIG_ENV] || undefined, required: true },
+    ...DEFAULT_CONFIG_PATHS.map((file) => ({ from: 'default path', path: file, required: false })),
+  ];
+}
+
 /** Loads the configuration following the documented order. */
 export async function loadConfig(options: RuntimeOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<ShimConfig> {
-  if (options.configPath) return readRequired(options.configPath, 'the runtime options');
-  if (options.configBody) return parseConfig(options.configBody, 'the runtime options (config_body)');
-  const fromEnv = env[CONFIG_ENV];
-  if (fromEnv) return readRequired(fromEnv, CONFIG_ENV);
-  for (const file of DEFAULT_CONFIG_PATHS) {
-    const text = await readIfExists(file);
-    if (text !== undefined) return parseConfig(text, file);
+  for (const c of configCandidates(options, env)) {
+    if (c.body) return parseConfig(c.body, 'the runtime options (config_body)');
+    if (!c.path) continue;
+    if (c.required) return readRequired(c.path, c.from === `$${CONFIG_ENV}` ? CONFIG_ENV : 'the runtime options');
+    const text = await readIfExists(c.path);
+    if (text !== undefined) return parseConfig(text, c.path);
   }
   return defaultConfig();
 }

@@ -5,13 +5,16 @@ import { chooseAccel } from './accel';
 
 describe('chooseAccel', () => {
   let dir: string;
+  let kernel: string;
   beforeEach(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kata-ts-accel-'));
+    kernel = path.join(dir, 'vmlinux');
+    await fs.writeFile(kernel, 'kernel v1');
   });
   afterEach(() => fs.rm(dir, { recursive: true, force: true }));
 
   const opts = (probe: () => Promise<string | undefined>, kvm = true) => ({
-    qemu: '/q', kernel: '/k', cacheDir: dir, probe: jest.fn(probe), kvmAvailable: async () => kvm,
+    qemu: '/q', kernel, cacheDir: dir, probe: jest.fn(probe), kvmAvailable: async () => kvm,
   });
 
   it('honours kvm and tcg as configured', async () => {
@@ -33,5 +36,30 @@ describe('chooseAccel', () => {
     expect(again.probe).not.toHaveBeenCalled();
     await fs.rm(path.join(dir, 'accel-probe.json'));
     expect((await chooseAccel('auto', opts(async () => undefined))).accel).toBe('kvm');
+  });
+
+  it('probes again with refresh and caches the new answer', async () => {
+    await chooseAccel('auto', opts(async () => 'no'));
+    const fresh = opts(async () => undefined);
+    expect(await chooseAccel('auto', { ...fresh, refresh: true })).toEqual({ accel: 'kvm', reason: 'a KVM guest kernel booted' });
+    expect(fresh.probe).toHaveBeenCalledTimes(1);
+    expect(await chooseAccel('auto', opts(async () => 'no'))).toMatchObject({ accel: 'kvm', cached: true });
+  });
+
+  it('neither probes nor caches while the guest kernel is missing', async () => {
+    await fs.rm(kernel);
+    const o = opts(async () => undefined);
+    expect(await chooseAccel('auto', o)).toMatchObject({ accel: 'tcg', reason: expect.stringMatching(/not probed.*missing/) });
+    expect(o.probe).not.toHaveBeenCalled();
+    await fs.writeFile(kernel, 'kernel v1');
+    expect(await chooseAccel('auto', opts(async () => undefined))).toEqual({ accel: 'kvm', reason: 'a KVM guest kernel booted' });
+  });
+
+  it('probes again when the guest kernel file changes', async () => {
+    await chooseAccel('auto', opts(async () => 'no'));
+    await fs.writeFile(kernel, 'kernel v2, a different size');
+    const after = opts(async () => undefined);
+    expect((await chooseAccel('auto', after)).accel).toBe('kvm');
+    expect(after.probe).toHaveBeenCalledTimes(1);
   });
 });

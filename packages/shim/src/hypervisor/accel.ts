@@ -31,7 +31,8 @@ async function bootId(): Promise<string> {
   return (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
 }
 
-async function kvmUsable(): Promise<boolean> {
+/** Whether /dev/kvm exists and this process may open it (not whether a guest runs: see chooseAccel). */
+export async function kvmUsable(): Promise<boolean> {
   try {
     await fs.access('/dev/kvm', constants.R_OK | constants.W_OK);
     return true;
@@ -75,6 +76,8 @@ export interface ChooseAccelOptions {
   /** Replaces the boot probe (tests). */
   probe?: (qemu: string, kernel: string) => Promise<string | undefined>;
   kvmAvailable?: () => Promise<boolean>;
+  /** Probe again even when the cache has an answer (`kata-ts check --no-cache`); the new answer is cached. */
+  refresh?: boolean;
 }
 
 /** Resolves the configured accel to kvm or tcg. */
@@ -83,11 +86,16 @@ export async function chooseAccel(configured: Accel, options: ChooseAccelOptions
   if (configured === 'tcg') return { accel: 'tcg', reason: 'accel = "tcg" in the configuration' };
   if (!(await (options.kvmAvailable ?? kvmUsable)())) return { accel: 'tcg', reason: '/dev/kvm is missing or not accessible' };
 
+  // A probe without its kernel proves nothing about KVM: answer TCG for now, cache nothing.
+  const kernel = await fs.stat(options.kernel).catch(() => undefined);
+  if (!kernel) return { accel: 'tcg', reason: `KVM not probed: guest kernel ${options.kernel} is missing` };
   const cacheFile = path.join(options.cacheDir, 'accel-probe.json');
-  const key = JSON.stringify([await bootId(), os.release(), options.qemu, options.kernel]);
+  // The kernel file's size and mtime are in the key, so a reinstalled kernel is probed again.
+  const key = JSON.stringify([await bootId(), os.release(), options.qemu, options.kernel, kernel.size, kernel.mtimeMs]);
   try {
     const entry = JSON.parse(await fs.readFile(cacheFile, 'utf8')) as CacheEntry;
-    if (entry.key === key && (entry.accel === 'kvm' || entry.accel === 'tcg')) return { accel: entry.accel, reason: entry.reason, cached: true };
+    const hit = !options.refresh && entry.key === key && (entry.accel === 'kvm' || entry.accel === 'tcg');
+    if (hit) return { accel: entry.accel, reason: entry.reason, cached: true };
   } catch {
     // no cache yet
   }

@@ -1,0 +1,72 @@
+/**
+ * The bundled kata-ts command on this host: `check --json` (with the probe cache, never a forced
+ * re-probe), `env` and `version`. With the image installed (scripts/install.sh) a pod can run here and
+ * the accel choice is TCG (KVM cannot run guests on these machines); without it, check exits 1 and
+ * names what failed.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const PKG = path.resolve(__dirname, '..');
+const INSTALLED_CONFIG = '/usr/share/defaults/kata-ts/configuration.toml';
+let dir: string;
+let cli: string;
+
+function kataTs(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 15_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface CheckJson {
+  ok: boolean;
+  exitCode: number;
+  checks: { name: string; status: string; reason: string; data?: Record<string, unknown> }[];
+}
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kata-ts-cli-itest-'));
+  cli = path.join(dir, 'kata-ts.js');
+  execFileSync(process.execPath, [path.join(PKG, 'scripts', 'bundle.mjs'), cli], { stdio: 'pipe' });
+}, 15_000);
+afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+describe('kata-ts (bundled) on this host', () => {
+  it('check --json reports every check and exits 0 exactly when nothing failed', () => {
+    const r = kataTs('check', '--json');
+    const report = JSON.parse(r.stdout) as CheckJson;
+    expect(r.code).toBe(report.exitCode);
+    expect(report.checks.map((c) => c.name)).toEqual(['config', 'qemu', 'accel', 'agent-channel', 'shared-fs', 'guest-image', 'image-manifest', 'shim']);
+    const failed = report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+    if (existsSync(INSTALLED_CONFIG) && !process.env.KATA_CONF_FILE) {
+      expect({ code: r.code, failed }).toEqual({ code: 0, failed: [] });
+      const accel = report.checks.find((c) => c.name === 'accel');
+      expect(accel?.data).toMatchObject({ choice: 'tcg' });
+      expect(report.checks.find((c) => c.name === 'config')?.data).toMatchObject({ source: INSTALLED_CONFIG });
+    } else {
+      // Not installed: the built-in defaults point at a guest image that is not there.
+      expect(r.code).toBe(1);
+      expect(failed).toContain('guest-image');
+    }
+  });
+
+  it('check prints one line per check and a verdict', () => {
+    const r = kataTs('check');
+    const lines = r.stdout.split('\n').filter((l) => /^(ok|warn|fail) /.test(l));
+    expect(lines).toHaveLength(8);
+    expect(r.stdout).toMatch(r.code === 0 ? /kata-ts can run pods on this host/ : /kata-ts cannot run pods on this host: .* failed/);
+  });
+
+  it('env prints the configuration and which file won; version prints the version', () => {
+    const env = kataTs('env', '--json');
+    expect(env.code).toBe(0);
+    const doc = JSON.parse(env.stdout) as { source: string; lookup: { state: string }[]; config: { hypervisor: { qemu: { accel: string } } } };
+    expect(doc.lookup.filter((e) => e.state === 'loaded')).toHaveLength(1);
+    expect(['auto', 'kvm', 'tcg']).toContain(doc.config.hypervisor.qemu.accel);
+    expect(kataTs('version').stdout).toMatch(/^kata-ts \d+\.\d+\.\d+ \(revision \w+/);
+    const bad = kataTs('nonsense');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/Unknown argument|Unknown command/);
+  });
+});
