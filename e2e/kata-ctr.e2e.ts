@@ -9,41 +9,19 @@
  * After every test nothing may be left: no shim or QEMU process, no mount, socket or file under
  * /run/kata-ts/sbs/<id> or /run/containerd/s/<hash>.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  EventWatcher, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired, run, waitUntil, which,
-  type CommandResult,
+  EventWatcher, INSTALLED_ASSETS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired,
+  kataSkipReason, run, waitUntil, type CommandResult, type GuestManifest as Manifest,
 } from './harness';
 import { listProcesses } from './harness/procfs';
 
 const RUNTIME = 'io.containerd.kata.v2';
 /** An image directory to test instead of the installed one (development). */
 const IMAGE_DIR = process.env.KATA_TS_E2E_IMAGE_DIR;
-const INSTALLED_ASSETS = '/usr/share/kata-ts';
-const INSTALLED_CONFIGS = ['/etc/kata-ts/configuration.toml', '/usr/share/defaults/kata-ts/configuration.toml'];
-const STATE_DIR = '/run/kata-ts';
 const TEST_TIMEOUT_MS = 240_000;
-
-interface Manifest {
-  kernel: { version: string };
-  default: { format: string; kernel: string; initrd?: string };
-  formats: { disk?: { initrd: string; rootfsImage: string; fsType: string } };
-  rootfs?: { agent?: { source?: string } };
-}
-
-/** Why kata-ts cannot be tested here, or undefined when it can. */
-function kataSkipReason(): string | undefined {
-  if (!which('containerd-shim-kata-v2')) return 'containerd-shim-kata-v2 is not on PATH (run scripts/install.sh)';
-  if (!IMAGE_DIR && !INSTALLED_CONFIGS.some((f) => existsSync(f))) return 'no kata-ts configuration installed (run scripts/install.sh)';
-  const file = path.join(IMAGE_DIR ?? INSTALLED_ASSETS, 'manifest.json');
-  if (!existsSync(file)) return `no guest image manifest at ${file} (run scripts/install.sh)`;
-  const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
-  const agent = m.rootfs?.agent?.source ?? '';
-  if (agent.includes('standin')) return `the guest image at ${IMAGE_DIR} holds the stand-in agent, not packages/agent`;
-  return undefined;
-}
 
 /** Asserts a command's exit code (and stdout), showing stderr when it differs. */
 function expectResult(r: CommandResult, code: number, stdout?: string): void {
@@ -52,7 +30,7 @@ function expectResult(r: CommandResult, code: number, stdout?: string): void {
     `${r.timedOut ? ' (timed out)' : ''}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`);
 }
 
-const skipReason = kataSkipReason();
+const skipReason = kataSkipReason(IMAGE_DIR);
 const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
 
 /** Writes a configuration that boots `imageDir`'s default format. */
@@ -147,7 +125,7 @@ describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => {
 
   afterEach(async () => {
     const footprint = {
-      paths: [...ids.map((id) => path.join(STATE_DIR, 'sbs', id)), ...ids.map((id) => ctd.shimSocketFor(id))],
+      paths: [...ids.map((id) => path.join(KATA_STATE_DIR, 'sbs', id)), ...ids.map((id) => ctd.shimSocketFor(id))],
     };
     let left = await findLeftovers(footprint);
     let procs = await kataProcesses();

@@ -6,8 +6,11 @@
 # The output is deterministic (fixed mtimes, owners and order, `gzip -n`), so the same busybox gives
 # the same digests, and cached: a second run with the same inputs does nothing. Prints the tar's path.
 #
-# usage: scripts/build-test-image.sh [--out <path.tar>]      (default: <repo>/.cache/images/busybox-oci.tar)
+# usage: scripts/build-test-image.sh [--pause] [--out <path.tar>]   (default: <repo>/.cache/images/busybox-oci.tar)
 # import: ctr images import <path.tar>   → image docker.io/library/busybox:kata-ts
+#
+# --pause builds the CRI sandbox ("pause") image instead: the same layer, Cmd ["/bin/sleep","2147483647"],
+# tagged registry.k8s.io/pause:kata-ts (default out: <repo>/.cache/images/pause-oci.tar).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +19,9 @@ IMAGE_NAME="docker.io/library/busybox:kata-ts"
 IMAGE_TAG="kata-ts"
 BUSYBOX=/bin/busybox
 EPOCH=0
+VARIANT=busybox
+CMD='["sh"]'
+OUT_SET=0
 
 # Applets the tests use; `trap` and `read` are shell builtins and need no link.
 APPLETS=(
@@ -27,13 +33,20 @@ APPLETS=(
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --out) OUT="$2"; OUT_SET=1; shift 2 ;;
+    --pause) VARIANT=pause; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "build-test-image: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
 log() { echo "build-test-image: $*" >&2; }
+
+if [[ "$VARIANT" == pause ]]; then
+  IMAGE_NAME="registry.k8s.io/pause:kata-ts"
+  CMD='["/bin/sleep","2147483647"]'
+  [[ "$OUT_SET" == 1 ]] || OUT="${REPO_ROOT}/.cache/images/pause-oci.tar"
+fi
 
 ensure_busybox() {
   if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
@@ -51,8 +64,8 @@ esac
 
 ensure_busybox
 
-# The cache key covers everything that shapes the output: this script, the busybox binary, the arch.
-KEY="$(cat "${BASH_SOURCE[0]}" "$BUSYBOX" | sha256sum | cut -d' ' -f1)-${ARCH}"
+# The cache key covers everything that shapes the output: this script, the busybox binary, the arch, the variant.
+KEY="$(cat "${BASH_SOURCE[0]}" "$BUSYBOX" | sha256sum | cut -d' ' -f1)-${ARCH}-${VARIANT}"
 STAMP="${OUT}.key"
 if [[ -f "$OUT" && -f "$STAMP" && "$(cat "$STAMP")" == "$KEY" ]]; then
   echo "$OUT"
@@ -103,7 +116,7 @@ gzip -n -9 -c "$WORK/layer.tar" >"$WORK/layer.tar.gz"
 read -r LAYER_DIGEST LAYER_SIZE < <(put_blob "$WORK/layer.tar.gz")
 
 cat >"$WORK/config.json" <<EOF
-{"architecture":"${ARCH}","os":"linux","created":"1970-01-01T00:00:00Z","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:${DIFF_ID}"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"kata-ts scripts/build-test-image.sh (Debian busybox-static)"}]}
+{"architecture":"${ARCH}","os":"linux","created":"1970-01-01T00:00:00Z","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":${CMD},"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:${DIFF_ID}"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"kata-ts scripts/build-test-image.sh (Debian busybox-static)"}]}
 EOF
 read -r CONFIG_DIGEST CONFIG_SIZE < <(put_blob "$WORK/config.json")
 

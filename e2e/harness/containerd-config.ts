@@ -1,5 +1,6 @@
 /** The config.toml of a private containerd: every path it writes lives under one directory. */
 import path from 'node:path';
+import { CriOptions, renderCriConfig } from './cri-config';
 
 export interface ContainerdLayout {
   /** The temporary directory that owns everything below. */
@@ -14,11 +15,13 @@ export interface ContainerdLayout {
   opt: string;
   logFile: string;
   configFile: string;
+  /** The CRI plugin's (empty) CNI bin and conf directory. */
+  cniDir: string;
 }
 
 export interface ConfigOptions {
-  /** Keep the CRI plugin (slow to start, off by default). */
-  cri?: boolean;
+  /** Keep the CRI plugin (slow to start, off by default); with options, also configure it. */
+  cri?: boolean | CriOptions;
   /** containerd log level. Default "info". */
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** Extra TOML appended verbatim (runtimes, CRI settings); it must not repeat a table written here. */
@@ -37,6 +40,7 @@ export function containerdLayout(dir: string): ContainerdLayout {
     opt: path.join(dir, 'opt'),
     logFile: path.join(dir, 'containerd.log'),
     configFile: path.join(dir, 'config.toml'),
+    cniDir: path.join(dir, 'cni'),
   };
 }
 
@@ -61,6 +65,7 @@ export function renderConfig(layout: ContainerdLayout, options: ConfigOptions = 
     '[plugins."io.containerd.internal.v1.opt"]',
     `  path = ${q(layout.opt)}`,
     '',
+    typeof options.cri === 'object' ? renderCriConfig(layout, options.cri) : '',
     options.extraToml ?? '',
   ].join('\n');
 }

@@ -6,7 +6,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,6 +70,7 @@ export class PrivateContainerd {
     options: ConfigOptions,
   ) {
     writeFileSync(layout.configFile, renderConfig(layout, options));
+    if (options.cri) mkdirSync(layout.cniDir, { recursive: true });
     const log = openSync(layout.logFile, 'a');
     try {
       this.child = spawn('containerd', ['--config', layout.configFile], { stdio: ['ignore', log, log] });

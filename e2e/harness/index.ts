@@ -1,6 +1,7 @@
 /**
- * Test harness shared by the integration and e2e tiers: a private containerd fixture, the busybox
- * test image, a `ctr events` probe, root gating, and leftover checks.
+ * Test harness shared by the integration and e2e tiers: a private containerd fixture (optionally with
+ * its CRI plugin, and a CRI client), the busybox and pause test images, a `ctr events` probe, root
+ * gating, and leftover checks.
  */
 
 /**** Gating ****/
@@ -11,7 +12,10 @@ export { PrivateContainerd } from './containerd';
 export type { CtrOptions, PrivateContainerdOptions, RunContainerOptions, TaskRow } from './containerd';
 export type { ConfigOptions, ContainerdLayout } from './containerd-config';
 export { EventWatcher } from './ctr-events';
-export { TEST_IMAGE_REF, ensureTestImage } from './test-image';
+export { PAUSE_IMAGE_REF, TEST_IMAGE_REF, ensurePauseImage, ensureTestImage } from './test-image';
+export { CRI_NAMESPACE } from './cri-config';
+export type { CriOptions, CriRuntime } from './cri-config';
+export { CriClient } from './cri-client';
 export type { TestImage } from './test-image';
 
 /**** Host inspection and cleanup ****/
@@ -21,3 +25,7 @@ export { isAlive, listeningPids, mountsUnder, processArgv } from './procfs';
 export { waitUntil } from './teardown';
 export { CommandError, run, runOk } from './exec';
 export type { CommandResult, RunOptions } from './exec';
+
+/**** kata-ts as installed ****/
+export { INSTALLED_ASSETS, INSTALLED_CONFIGS, KATA_STATE_DIR, kataSkipReason, readGuestManifest } from './kata-install';
+export type { GuestManifest } from './kata-install';

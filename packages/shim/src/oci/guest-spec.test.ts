@@ -23,6 +23,7 @@ describe('guestSpec', () => {
     const shared: string[] = [];
     const out = await guestSpec(spec, {
       rootfs: '/run/kata-containers/shared/containers/c/rootfs',
+      guestHostname: '',
       shareHostPath: async (source, _dest, ro) => (shared.push(`${source}:${ro}`), '/run/kata-containers/shared/containers/c-1-data'),
     });
     expect(out.sandboxPidns).toBe(false);
@@ -38,9 +39,21 @@ describe('guestSpec', () => {
   });
 
   it('turns a PID namespace path into sandbox_pidns', async () => {
-    const out = await guestSpec({ linux: { namespaces: [{ type: 'pid', path: '/proc/9/ns/pid' }] } }, { rootfs: '/r', shareHostPath: async () => '' });
+    const out = await guestSpec({ linux: { namespaces: [{ type: 'pid', path: '/proc/9/ns/pid' }] } }, { rootfs: '/r', guestHostname: '', shareHostPath: async () => '' });
     expect(out.sandboxPidns).toBe(true);
     expect(out.spec.linux?.namespaces).toEqual([]);
+  });
+
+  it('drops the hostname of a container in the guest UTS namespace when the guest already has it (CRI host network)', async () => {
+    const input = { rootfs: '/r', guestHostname: 'pod-a', shareHostPath: async () => '' };
+    // containerd's sandbox spec for a host-network pod: no UTS namespace, the pod hostname kept.
+    const hostNet = await guestSpec({ hostname: 'pod-a', linux: { namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'mount' }] } }, input);
+    expect(hostNet.spec.hostname).toBeUndefined();
+    // A private UTS namespace keeps its hostname; a different name without one is left for crun to refuse.
+    const ownUts = await guestSpec({ hostname: 'pod-a', linux: { namespaces: [{ type: 'uts' }, { type: 'mount' }] } }, input);
+    expect(ownUts.spec.hostname).toBe('pod-a');
+    const other = await guestSpec({ hostname: 'other', linux: { namespaces: [{ type: 'mount' }] } }, input);
+    expect(other.spec.hostname).toBe('other');
   });
 });
 

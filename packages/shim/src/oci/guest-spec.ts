@@ -4,6 +4,11 @@
  * boundary), namespace paths blanked, a PID namespace path turned into sandbox_pidns, resource
  * fields the guest cannot honour dropped, the root at the guest rootfs path, and host bind-mount
  * sources replaced by their paths in the shared directory.
+ *
+ * A container with no UTS namespace of its own (CRI host-network pods: containerd drops the UTS
+ * namespace but keeps the pod hostname) runs in the guest's UTS namespace, which the agent already
+ * named after the sandbox at CreateSandbox; its hostname is then dropped rather than refused by crun.
+ * Any other hostname without a UTS namespace is left for crun to refuse, as runc would.
  */
 import type { OciMount, OciSpec } from './spec';
 
@@ -22,6 +27,8 @@ function isSystemPath(p: string): boolean {
 export interface GuestSpecInput {
   /** Guest path of the container's rootfs. */
   rootfs: string;
+  /** The guest's hostname (the sandbox's, set at CreateSandbox). */
+  guestHostname: string;
   /** Shares a host path and returns where the guest sees it. */
   shareHostPath: (source: string, destination: string, readonly: boolean) => Promise<string>;
 }
@@ -64,6 +71,7 @@ export async function guestSpec(spec: OciSpec, input: GuestSpecInput): Promise<G
       namespaces.push({ type: ns.type });
     }
     linux.namespaces = namespaces;
+    if (out.hostname && out.hostname === input.guestHostname && !namespaces.some((ns) => ns.type === 'uts')) delete out.hostname;
     const r = linux.resources;
     if (r) {
       delete r.devices;

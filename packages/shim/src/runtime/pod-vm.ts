@@ -20,6 +20,8 @@ export interface PodVm {
   readonly dir: string;
   /** The hypervisor's pid. */
   readonly pid: number;
+  /** The guest's own hostname (CreateSandbox's), which containers without a UTS namespace see. */
+  readonly hostname: string;
   readonly agent: AgentClient;
   readonly share: ShareLike;
   readonly alive: boolean;

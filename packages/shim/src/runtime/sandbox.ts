@@ -55,6 +55,7 @@ export class Sandbox {
   private constructor(
     readonly id: string,
     readonly dir: string,
+    readonly hostname: string,
     readonly share: SandboxShareLike,
     readonly hypervisor: Hypervisor,
     readonly agent: AgentClient,
@@ -92,7 +93,7 @@ export class Sandbox {
           return { name, parameters };
         }),
       });
-      const sandbox = new Sandbox(init.id, init.dir, share, hypervisor, agent, config, log);
+      const sandbox = new Sandbox(init.id, init.dir, init.hostname, share, hypervisor, agent, config, log);
       sandbox.watch();
       return sandbox;
     } catch (err) {

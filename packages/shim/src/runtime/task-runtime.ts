@@ -119,6 +119,7 @@ export class TaskRuntime {
       const rootfsGuest = await vm.share.mountRootfs(id, input.rootfs, input.rootfs.length ? undefined : hostRootPath(bundle, spec.root?.path));
       const guest = await guestSpec(spec, {
         rootfs: rootfsGuest,
+        guestHostname: vm.hostname,
         shareHostPath: (source, destination, readonly) => vm.share.shareHostPath(id, source, destination, readonly),
       });
       await vm.agent.createContainer({ containerId: id, execId: id, storages: [], spec: guest.spec, sandboxPidns: guest.sandboxPidns });

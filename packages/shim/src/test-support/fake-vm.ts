@@ -37,9 +37,13 @@ export class FakeVm implements PodVm {
 
   constructor(readonly id: string, readonly dir: string, readonly agent: AgentClient, readonly request: BootRequest) {}
 
+  get hostname(): string {
+    return this.request.spec.hostname ?? '';
+  }
+
   static async boot(agent: FakeAgent, req: BootRequest, dir = '/nonexistent/sandbox'): Promise<FakeVm> {
     const client = new KataAgentClient(await agent.connect());
-    await client.createSandbox({ sandboxId: req.sandboxId, hostname: '', dns: [], storages: [], sandboxPidns: false, kernelModules: [] });
+    await client.createSandbox({ sandboxId: req.sandboxId, hostname: req.spec.hostname ?? '', dns: [], storages: [], sandboxPidns: false, kernelModules: [] });
     const vm = new FakeVm(req.sandboxId, dir, client, req);
     client.onClose(() => vm.die('agent channel closed'));
     return vm;
