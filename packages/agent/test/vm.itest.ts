@@ -10,6 +10,7 @@ import { bootGuest, ensureGuestImage, GuestVm, within } from './harness/guest-vm
 import { readAll } from './harness/io';
 import { makeBusyboxRootfs } from './harness/rootfs';
 import { busyboxSpec } from './harness/spec';
+import { makeNodeVsockRootfs, runVsockLoopback, VSOCK_LOOPBACK_BYTES } from './harness/vsock-loopback';
 
 const GUEST_SHARED = '/run/kata-containers/shared/containers';
 const supported = process.getuid?.() === 0 && existsSync('/usr/bin/qemu-system-x86_64');
@@ -36,6 +37,7 @@ describeVm('agent in the guest VM (QEMU TCG)', () => {
     shared = mkdtempSync(path.join(os.tmpdir(), 'kata-vm-share-'));
     rootfs('ca');
     rootfs('cb');
+    makeNodeVsockRootfs(path.join(shared, 'cv', 'rootfs'));
     vm = bootGuest({ sharedDir: shared });
     client = new Client(await vm.connect());
     agent = createServiceClient(client, AgentService);
@@ -84,6 +86,11 @@ describeVm('agent in the guest VM (QEMU TCG)', () => {
     expect((await readAll(agent, 'ca', 'ca', 'stdout')).toString()).toBe('hello from the guest\ngot ping\n');
     expect((await agent.waitProcess({ containerId: 'ca', execId: 'ca' })).status).toBe(42);
     step('container A exited 42');
+
+    // node-vsock in the guest: AF_VSOCK over guest loopback (CID 1), 1 MiB echoed, run by the host's node.
+    const vsock = await runVsockLoopback(agent, 'cv', `${GUEST_SHARED}/cv/rootfs`);
+    expect(vsock).toMatchObject({ status: 0, stdout: expect.stringContaining(`VSOCK_LOOPBACK_OK ${VSOCK_LOOPBACK_BYTES}\n`) });
+    step('node-vsock AF_VSOCK loopback');
 
     // B: the sandbox container, a ticking shell that exits 143 on SIGTERM.
     await agent.createContainer({
