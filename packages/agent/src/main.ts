@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// ttrpc-ts first: it switches protobufjs to plain numbers for 64-bit fields before the generated
-// message classes take their defaults.
-import 'ttrpc-ts';
 import { Agent } from './agent';
 import { loadConfig, UsageError } from './config';
 import { createLogger } from './logging';

@@ -27,11 +27,7 @@ const MAX_READ = 1 << 20;
 
 /** Decoded messages carry proto3 defaults; these keep the handlers honest about optional typing. */
 const str = (v: string | null | undefined): string => v ?? '';
-/**
- * 64-bit fields are numbers once ttrpc-ts configured protobufjs, but a message prototype's default
- * can still be a Long if the generated code was loaded first: Number() takes both.
- */
-const num = (v: number | null | undefined): number => Number(v ?? 0);
+const num = (v: number | null | undefined): number => v ?? 0;
 
 function checkSignal(sig: number): number {
   if (!Number.isInteger(sig) || sig < 1 || sig > 64) throw new InvalidArgumentError(`invalid signal ${sig}`);
