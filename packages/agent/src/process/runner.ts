@@ -16,6 +16,9 @@ export interface RunnerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** How long the status pipe may stay open after the runner exited before its exit is reported anyway. */
+const STATUS_DRAIN_MS = 2_000;
+
 /**
  * One kata-runner child (see native/kata-runner.c): it runs crun for one process, pumps the process's
  * stdio through the sockets here, and reports its pid and exit status on fd 3. The runner exits after
@@ -51,7 +54,16 @@ export class Runner extends EventEmitter {
     status.on('data', (text: string) => this.onStatus(text));
     status.on('error', () => undefined);
     this.child.once('error', (err) => this.finish(err));
-    this.child.once('exit', () => this.finish(undefined));
+    // 'exit' can come before the last bytes of the status pipe were read: finish once that pipe has
+    // ended too (bounded, in case something else still holds it), or the exit status is lost.
+    this.child.once('exit', () => {
+      if (status.readableEnded || status.destroyed) return this.finish(undefined);
+      const timer = setTimeout(() => this.finish(undefined), STATUS_DRAIN_MS);
+      status.once('close', () => {
+        clearTimeout(timer);
+        this.finish(undefined);
+      });
+    });
   }
 
   /** True once the runner itself has exited. */
