@@ -6,7 +6,7 @@ import type { CleanupResult, ServeContext, ShimGroup, ShimManager, ShimService }
 import type { ShimFlags } from './framework/flags';
 import type { Logger } from './framework/logging';
 import { LogOnlyPublisher } from './framework/publisher';
-import { podPlacement } from './oci/annotations';
+import { isCrioContainer, podPlacement } from './oci/annotations';
 import { readSpec } from './oci/spec';
 import { cleanupContainer } from './runtime/cleanup';
 import { REVISION, VERSION } from './version';
@@ -18,11 +18,16 @@ export class KataManager implements ShimManager {
   readonly name = 'io.containerd.kata.v2';
   readonly version = VERSION;
   readonly revision = REVISION;
-  readonly privateMountNamespace = true;
 
   async group(bundle: string, id: string): Promise<ShimGroup> {
-    const placement = podPlacement(await readSpec(bundle), id);
-    return placement.kind === 'pod-container' ? { groupId: placement.sandboxId, ownsShim: false } : { groupId: id, ownsShim: true };
+    const spec = await readSpec(bundle);
+    const placement = podPlacement(spec, id);
+    // CRI-O mounts each container's rootfs itself, after the pod's shim started, under a storage
+    // root that containers/storage makes private: only a shim in CRI-O's mount namespace sees them.
+    const privateMountNamespace = !isCrioContainer(spec);
+    return placement.kind === 'pod-container'
+      ? { groupId: placement.sandboxId, ownsShim: false, privateMountNamespace }
+      : { groupId: id, ownsShim: true, privateMountNamespace };
   }
 
   async cleanup(flags: ShimFlags, bundle: string, log: Logger): Promise<CleanupResult> {

@@ -14,6 +14,13 @@ export interface ShimGroup {
   groupId: string;
   /** True when this container starts a new shim (a sandbox or a single container); false to reuse the pod's. */
   ownsShim: boolean;
+  /**
+   * Run a new daemon in a mount namespace of its own (propagation slave), so every mount it makes
+   * disappears with it and its VM, whatever way they end. False when the caller mounts rootfs and
+   * volumes itself after the shim started, in places that do not propagate (CRI-O): the daemon
+   * must then see the caller's mount namespace, as upstream Kata's shim always does.
+   */
+  privateMountNamespace: boolean;
 }
 
 /** What the `delete` action reports (it becomes a DeleteResponse). */
@@ -46,11 +53,6 @@ export interface ShimManager {
   readonly name: string;
   readonly version: string;
   readonly revision: string;
-  /**
-   * Run the daemon in a mount namespace of its own (propagation slave), so every mount it makes
-   * disappears with it and its VM, whatever way they end.
-   */
-  readonly privateMountNamespace: boolean;
   /** Decides the shim group from the container's bundle (cwd of `start`). */
   group(bundle: string, id: string): Promise<ShimGroup>;
   /** The `delete` action: clean up after a container whose shim may be gone. Must be idempotent and quick. */

@@ -35,7 +35,7 @@ function openLogFifo(bundle: string): number | undefined {
 
 /** Runs `start` and returns the address to print. */
 export async function startShim(manager: ShimManager, flags: ShimFlags, input: StartInput, bundle: string): Promise<string> {
-  const { groupId, ownsShim } = await manager.group(bundle, flags.id);
+  const { groupId, ownsShim, privateMountNamespace } = await manager.group(bundle, flags.id);
   const address = socketAddress(flags.address, flags.namespace, groupId, input.socketDir ?? DEFAULT_SOCKET_DIR);
   if (!ownsShim) {
     await writeAddressFile(bundle, address);
@@ -51,7 +51,7 @@ export async function startShim(manager: ShimManager, flags: ShimFlags, input: S
   if (flags.publishBinary) daemonArgs.push('-publish-binary', flags.publishBinary);
   if (flags.debug || input.debug) daemonArgs.push('-debug');
   // Only root can make a mount namespace; unprivileged runs (tests) serve without one.
-  const wrap = manager.privateMountNamespace && process.getuid?.() === 0 && existsSync(UNSHARE);
+  const wrap = privateMountNamespace && process.getuid?.() === 0 && existsSync(UNSHARE);
   const file = wrap ? UNSHARE : process.execPath;
   const args = wrap ? ['--mount', '--propagation', 'slave', '--', process.execPath, ...daemonArgs] : daemonArgs;
   const env: NodeJS.ProcessEnv = { ...process.env, [SHIM_ADDRESS_ENV]: address };

@@ -8,6 +8,9 @@ import type { OciSpec } from './spec';
 export const CONTAINER_TYPE_KEYS = ['io.kubernetes.cri.container-type', 'io.kubernetes.cri-o.ContainerType', 'io.kubernetes.docker.type'] as const;
 export const SANDBOX_ID_KEYS = ['io.kubernetes.cri.sandbox-id', 'io.kubernetes.cri-o.SandboxID', 'io.kubernetes.sandbox.id'] as const;
 
+/** CRI-O's container-type key: CRI-O sets it on every container it creates (and never sets io.kubernetes.cri.*). */
+export const CRIO_CONTAINER_TYPE_KEY = 'io.kubernetes.cri-o.ContainerType';
+
 /** CRI sandbox sizing annotations (set on the pause container). */
 export const SandboxSizing = {
   cpuPeriod: 'io.kubernetes.cri.sandbox-cpu-period',
@@ -46,6 +49,11 @@ export function podPlacement(spec: OciSpec, containerId: string): PodPlacement {
     if (sandboxId && sandboxId !== containerId) return { kind: 'pod-container', sandboxId };
   }
   return { kind: 'single', sandboxId: containerId };
+}
+
+/** True for a container created by CRI-O (which hands the shim an already-mounted rootfs path). */
+export function isCrioContainer(spec: OciSpec): boolean {
+  return !!spec.annotations?.[CRIO_CONTAINER_TYPE_KEY];
 }
 
 /** Extra vCPUs and MiB a pod or container asks for, on top of the configured VM defaults. */
