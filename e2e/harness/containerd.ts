@@ -56,7 +56,7 @@ const SHIM_SOCKET_DIR = '/run/containerd/s';
 const RUNC_ROOT = '/run/containerd/runc';
 
 export class PrivateContainerd {
-  private readonly child: ChildProcess;
+  private child: ChildProcess;
   private exited = false;
   private stopping: Promise<void> | undefined;
   /** Shim socket paths this containerd's shims use or used (they live outside the temp dir). */
@@ -71,14 +71,32 @@ export class PrivateContainerd {
   ) {
     writeFileSync(layout.configFile, renderConfig(layout, options));
     if (options.cri) mkdirSync(layout.cniDir, { recursive: true });
-    const log = openSync(layout.logFile, 'a');
+    this.child = this.spawnDaemon();
+  }
+
+  private spawnDaemon(): ChildProcess {
+    const log = openSync(this.layout.logFile, 'a');
+    let child: ChildProcess;
     try {
-      this.child = spawn('containerd', ['--config', layout.configFile], { stdio: ['ignore', log, log] });
+      child = spawn('containerd', ['--config', this.layout.configFile], { stdio: ['ignore', log, log] });
     } finally {
       closeSync(log);
     }
-    this.child.once('exit', () => (this.exited = true));
-    this.child.once('error', () => (this.exited = true));
+    this.exited = false;
+    child.once('exit', () => (this.exited = true));
+    child.once('error', () => (this.exited = true));
+    return child;
+  }
+
+  /**
+   * Stops containerd (SIGTERM to its pid; shims and their tasks keep running) and starts it again
+   * with the same config, root and state, as a node's containerd restart does.
+   */
+  async restart(startTimeoutMs = 15_000): Promise<void> {
+    if (this.child.pid) await terminate(this.child.pid, 10_000);
+    await waitUntil(() => this.exited, 5_000);
+    this.child = this.spawnDaemon();
+    await this.waitReady(startTimeoutMs);
   }
 
   /** Starts containerd and waits until it answers. On failure everything started is torn down. */

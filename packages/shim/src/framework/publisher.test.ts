@@ -6,6 +6,14 @@ import { EventsService, TaskEvents } from '@kata-ts/protocol/containerd';
 import { silentLogger } from './logging';
 import { MAX_ATTEMPTS, RemotePublisher, createPublisher, LogOnlyPublisher, taskEvent } from './publisher';
 
+async function waitFor(cond: () => boolean, ms = 2_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('RemotePublisher', () => {
   let dir: string;
   let server: Server;
@@ -75,6 +83,24 @@ describe('RemotePublisher', () => {
     await pub.close(2_000);
     await late.close();
     expect(received.map((r) => r.id)).toEqual(['late']);
+  });
+
+  it('moves to a restarted containerd at once, without a failed attempt or a backoff', async () => {
+    const sock = path.join(dir, 'ttrpc.sock');
+    const warnings: string[] = [];
+    const log = silentLogger();
+    log.warn = ((_obj: unknown, msg?: string) => void warnings.push(msg ?? '')) as typeof log.warn;
+    const pub = new RemotePublisher(sock, 'ns', log, { backoffMs: () => 60_000 });
+    pub.publish(start('before'));
+    await waitFor(() => received.length === 1);
+    await server.close();
+    server = new Server().register(EventsService, { forward: (req) => (received.push({ topic: req.envelope!.topic!, ns: '', md: '', ts: 0, id: 'after' }), {}) });
+    await server.listen(sock);
+    pub.publish(start('after'));
+    await waitFor(() => received.length === 2);
+    await pub.close();
+    expect(received.map((r) => r.id)).toEqual(['before', 'after']);
+    expect(warnings).toEqual([]);
   });
 
   it('has no remote publisher without TTRPC_ADDRESS (CRI-O)', () => {

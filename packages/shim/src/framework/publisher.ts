@@ -117,13 +117,22 @@ export class RemotePublisher implements Publisher {
   }
 
   private async sendWithRetries(item: Queued): Promise<void> {
+    let redialled = false;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       try {
         await this.forward(item);
         return;
       } catch (err) {
-        // A closed connection is re-dialled on the next attempt.
-        if (this.client?.isClosed) this.client = undefined;
+        const closed = !!this.client?.isClosed;
+        if (closed) this.client = undefined;
+        // The connection went away under the call (containerd restarted): dial again at once, as
+        // containerd's own publisher does on ErrClosed; only further failures count and back off.
+        if (closed && !redialled) {
+          redialled = true;
+          attempt--;
+          this.log.debug({ topic: item.event.topic }, 'containerd connection closed, re-dialling');
+          continue;
+        }
         if (attempt === MAX_ATTEMPTS) {
           this.log.error({ topic: item.event.topic, err: (err as Error).message }, `evicting event after ${MAX_ATTEMPTS} attempts`);
           return;
@@ -135,6 +144,8 @@ export class RemotePublisher implements Publisher {
   }
 
   private async forward(item: Queued): Promise<void> {
+    // containerd closed the connection since the last event (it restarted): start on a new one.
+    if (this.client?.isClosed) this.client = undefined;
     this.client ??= await this.dial(this.address);
     const events = createServiceClient(this.client, EventsService);
     const ms = item.timestamp.getTime();

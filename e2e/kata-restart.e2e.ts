@@ -1,0 +1,83 @@
+/**
+ * containerd restart with a kata task running (reference §2.8): a private containerd runs
+ * `ctr run -d ... sleep` on io.containerd.kata.v2, is stopped by its pid and started again with the
+ * same config, root and state. containerd must reload the shim from the bundle's `address`, see the
+ * task RUNNING, exec into it, receive the shim's events on its new ttrpc socket, and kill + delete
+ * must leave nothing behind. The shim and QEMU must live through the restart untouched.
+ *
+ * Uses the installed shim, configuration and guest image (scripts/install.sh). One VM boot.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  EventWatcher, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired, isAlive,
+  kataSkipReason, listeningPids, readGuestManifest, run, waitUntil,
+} from './harness';
+
+const RUNTIME = 'io.containerd.kata.v2';
+const TEST_TIMEOUT_MS = 240_000;
+
+const skipReason = kataSkipReason();
+const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
+
+describeKata('kata-ts across a containerd restart', () => {
+  let ctd: PrivateContainerd;
+  let image: string;
+  const id = `kata-restart-${process.pid}`;
+
+  beforeAll(async () => {
+    ctd = await PrivateContainerd.start();
+    const img = await ensureTestImage();
+    await ctd.importImage(img.tarPath);
+    image = img.ref;
+  }, 120_000);
+
+  afterAll(async () => {
+    if (ctd && process.env.KATA_TS_E2E_KEEP_LOG) writeFileSync(process.env.KATA_TS_E2E_KEEP_LOG, readFileSync(ctd.layout.logFile));
+    await ctd?.stop();
+  }, 120_000);
+
+  it('keeps the task RUNNING, exec-able and killable after containerd is stopped and started again', async () => {
+    const ctrArgs = (args: string[]) => ['--address', ctd.layout.address, '--namespace', ctd.namespace, ...args];
+    const started = await run('ctr', ctrArgs(['run', '-d', '--null-io', '--runtime', RUNTIME, image, id, 'sh', '-c', 'echo before > /tmp/mark; exec sleep 600']), { timeoutMs: 180_000 });
+    expect(started).toMatchObject({ code: 0 });
+    const socket = ctd.shimSocket(id);
+    const [shimPid] = await listeningPids(socket);
+    const before = (await ctd.tasks()).find((t) => t.id === id);
+    expect(before?.status).toBe('RUNNING');
+    const qemuPid = before!.pid;
+    expect(shimPid).toBeGreaterThan(0);
+
+    const oldContainerd = ctd.pid;
+    await ctd.restart();
+    expect(ctd.pid).not.toBe(oldContainerd);
+    expect(await isAlive(oldContainerd)).toBe(false);
+    // The shim and its VM outlived containerd (the daemon is detached from it) and still serve the same socket.
+    expect(await isAlive(shimPid!)).toBe(true);
+    expect(await isAlive(qemuPid)).toBe(true);
+    expect(await listeningPids(socket)).toEqual([shimPid]);
+
+    // containerd reloaded the shim from the bundle and sees the task as it is.
+    expect((await ctd.tasks()).find((t) => t.id === id)).toEqual({ id, pid: qemuPid, status: 'RUNNING' });
+    const exec = await ctd.ctr(['task', 'exec', '--exec-id', 'after-restart', id, 'sh', '-c', 'cat /tmp/mark; uname -r; exit 3'], { timeoutMs: 60_000 });
+    expect(exec).toMatchObject({ code: 3, stdout: `before\n${readGuestManifest().kernel.version}\n` });
+
+    // Events reach the new containerd: the shim's publisher re-dialled containerd's ttrpc socket.
+    const events = await EventWatcher.start(ctd);
+    try {
+      await ctd.ctrOk(['task', 'kill', '-s', 'SIGKILL', id]);
+      const exit = await events.waitFor((l) => l.includes('/tasks/exit') && l.includes(`"container_id":"${id}"`) && !l.includes('"id":"after-restart"'), 30_000);
+      expect(exit).toMatch(/"exit_status":137/);
+    } finally {
+      await events.stop();
+    }
+    expect(await waitUntil(async () => (await ctd.tasks()).find((t) => t.id === id)?.status === 'STOPPED', 30_000, 100)).toBe(true);
+    await ctd.ctrOk(['task', 'delete', id]);
+    await ctd.ctrOk(['containers', 'delete', id]);
+
+    const footprint = { paths: [path.join(KATA_STATE_DIR, 'sbs', id), socket, ctd.bundleDir(id)], pids: [shimPid!, qemuPid] };
+    let left = await findLeftovers(footprint);
+    await waitUntil(async () => JSON.stringify((left = await findLeftovers(footprint))) === JSON.stringify(NO_LEFTOVERS), 20_000, 200);
+    expect(left).toEqual(NO_LEFTOVERS);
+  }, TEST_TIMEOUT_MS);
+});
