@@ -20,6 +20,8 @@ export interface AgentClient {
   createSandbox(params: CreateSandboxParams): Promise<void>;
   destroySandbox(): Promise<void>;
   getGuestDetails(): Promise<GuestDetails>;
+  /** Sets the guest's wall clock (a VM restored from a template wakes up with the template's time). */
+  setGuestDateTime(now: Date): Promise<void>;
   createContainer(params: CreateContainerParams, timeoutMs?: number): Promise<void>;
   startContainer(containerId: string): Promise<void>;
   /** timeoutSec: how long the agent waits for the processes to die (0 = forever). */
@@ -107,6 +109,11 @@ export class KataAgentClient implements AgentClient {
 
   async getGuestDetails(): Promise<GuestDetails> {
     return guestDetailsFromPb(await this.agent.getGuestDetails({ memBlockSize: true, memHotplugProbe: true }, this.opts('getGuestDetails')));
+  }
+
+  async setGuestDateTime(now: Date): Promise<void> {
+    const ms = now.getTime();
+    await this.agent.setGuestDateTime({ Sec: Math.floor(ms / 1000), Usec: (ms % 1000) * 1000 }, this.opts('setGuestDateTime'));
   }
 
   async createContainer(params: CreateContainerParams, timeoutMs?: number): Promise<void> {

@@ -25,6 +25,7 @@ export const AGENT_TIMEOUTS_MS = {
   ttyWinResize: 60_000,
   getOOMEvent: 0,
   getGuestDetails: 60_000,
+  setGuestDateTime: 10_000,
 } as const;
 
 export type AgentRpc = keyof typeof AGENT_TIMEOUTS_MS;

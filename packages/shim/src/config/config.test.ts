@@ -49,11 +49,12 @@ create_container_timeout = 30
       },
       agent: { enableDebug: true, dialTimeout: 9, kernelModules: ['m'], healthCheckInterval: 0 },
       runtime: { enableDebug: true, createContainerTimeout: 7, stateDir: '/s' },
+      factory: { enableTemplate: false, templatePath: '/t' },
       source: 'round trip',
     };
     const d = defaultConfig();
     // Every value differs from its default, so a key configToml forgets fails the comparison.
-    for (const section of ['hypervisor', 'agent', 'runtime'] as const) {
+    for (const section of ['hypervisor', 'agent', 'runtime', 'factory'] as const) {
       for (const [key, value] of Object.entries(c[section])) {
         if (key !== 'machineType') expect([key, value]).not.toEqual([key, (d[section] as unknown as Record<string, unknown>)[key]]);
       }

@@ -65,10 +65,24 @@ export interface RuntimeConfig {
   stateDir: string;
 }
 
+/** [factory] */
+export interface FactoryConfig {
+  /**
+   * Start sandboxes as clones of a booted template VM (Kata's VM templating): the template's RAM
+   * file is mapped copy-on-write and its device state restored, so the guest kernel and agent do
+   * not boot again. Used when the sandbox's VM matches the template (9p share, virtio-serial agent
+   * channel, default size); other sandboxes boot cold.
+   */
+  enableTemplate: boolean;
+  /** Where templates live (RAM file + device state); a tmpfs keeps them off the disk. */
+  templatePath: string;
+}
+
 export interface ShimConfig {
   hypervisor: HypervisorConfig;
   agent: AgentConfig;
   runtime: RuntimeConfig;
+  factory: FactoryConfig;
   /** The file it came from, or "built-in defaults". */
   source: string;
 }
@@ -105,6 +119,7 @@ export function defaultConfig(): ShimConfig {
     },
     agent: { enableDebug: false, dialTimeout: 45, kernelModules: [], healthCheckInterval: 5 },
     runtime: { enableDebug: false, createContainerTimeout: 60, stateDir: '/run/kata-ts' },
+    factory: { enableTemplate: true, templatePath: '/run/kata-ts/template' },
     source: 'built-in defaults',
   };
 }
@@ -167,6 +182,7 @@ export function parseConfig(text: string, source: string): ShimConfig {
   const h = new TableReader(table(table(doc, 'hypervisor'), 'qemu'), 'hypervisor.qemu');
   const a = new TableReader(table(table(doc, 'agent'), 'kata'), 'agent.kata');
   const r = new TableReader(table(doc, 'runtime'), 'runtime');
+  const f = new TableReader(table(doc, 'factory'), 'factory');
   const dh = d.hypervisor;
   return {
     hypervisor: {
@@ -204,6 +220,10 @@ export function parseConfig(text: string, source: string): ShimConfig {
       createContainerTimeout: r.number('create_container_timeout', d.runtime.createContainerTimeout, 1),
       stateDir: r.string('state_dir', d.runtime.stateDir),
     },
+    factory: {
+      enableTemplate: f.bool('enable_template', d.factory.enableTemplate),
+      templatePath: f.string('template_path', d.factory.templatePath),
+    },
     source,
   };
 }
@@ -232,6 +252,7 @@ export function configDocument(config: ShimConfig): Record<string, Record<string
       },
     },
     runtime: { enable_debug: r.enableDebug, create_container_timeout: r.createContainerTimeout, state_dir: r.stateDir },
+    factory: { enable_template: config.factory.enableTemplate, template_path: config.factory.templatePath },
   };
 }
 

@@ -14,6 +14,17 @@ export type ShareDevice =
   | { kind: 'virtio-9p'; hostPath: string; msize: number }
   | { kind: 'virtio-fs'; socketPath: string };
 
+/** A NIC of the VM: a virtio-net device on a tap that already exists in the pod netns. */
+export interface NicSpec {
+  id: string;
+  tap: string;
+  mac: string;
+  /** vhost-net (only when /dev/vhost-net was probed usable). */
+  vhost: boolean;
+  /** Slot on the guest's root PCI bus (the agent finds the NIC by it). */
+  pciSlot: number;
+}
+
 /** Everything needed to boot one sandbox VM. */
 export interface VmSpec {
   sandboxId: string;
@@ -34,6 +45,19 @@ export interface VmSpec {
   /** Extra CPU features for `-cpu host,...` under KVM. */
   cpuFeatures: string;
   entropySource: string;
+  /** The pod's NICs (none: no network device at all). */
+  nics?: NicSpec[];
+  /** The pod network namespace QEMU runs in when it has NICs (their taps live there). */
+  netnsPath?: string;
+  /**
+   * Guest RAM in a file, for VM templates: `shared` maps it MAP_SHARED (the template VM writes the
+   * file), otherwise it is a private copy-on-write view of it (a clone: the file never changes).
+   */
+  memoryFile?: { path: string; shared: boolean };
+  /** Start paused, waiting for device state (a clone of a template; see migration.ts). */
+  incoming?: boolean;
+  /** QMP socket QEMU listens on (templates and clones need it). */
+  qmpSocket?: string;
 }
 
 /** How a hypervisor process ended. */

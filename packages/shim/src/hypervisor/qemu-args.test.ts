@@ -44,6 +44,20 @@ describe('qemuArgs', () => {
     expect(args).not.toContain('-initrd');
   });
 
+  it('maps a template clone RAM privately from the template file and waits for its device state', () => {
+    const clone = qemuArgs({ ...base, memoryFile: { path: '/run/t/memory', shared: false }, incoming: true, qmpSocket: '/run/s/qmp.sock' });
+    expect(after(clone, '-machine')).toEqual(['q35,accel=tcg,memory-backend=mem0']);
+    expect(after(clone, '-object')).toContain('memory-backend-file,id=mem0,size=640M,mem-path=/run/t/memory,share=off');
+    expect(after(clone, '-device')).toContain('vmgenid,guid=auto');
+    expect(after(clone, '-qmp')).toEqual(['unix:/run/s/qmp.sock,server=on,wait=off']);
+    expect(after(clone, '-incoming')).toEqual(['defer']);
+    const template = qemuArgs({ ...base, memoryFile: { path: '/run/t/memory', shared: true }, qmpSocket: '/run/t/qmp.sock' });
+    expect(after(template, '-object')).toContain('memory-backend-file,id=mem0,size=640M,mem-path=/run/t/memory,share=on');
+    expect(template).not.toContain('-incoming');
+    expect(qemuArgs(base)).not.toContain('-qmp');
+    expect(() => qemuArgs({ ...base, memoryFile: { path: '/m', shared: false }, share: { kind: 'virtio-fs', socketPath: '/v' } })).toThrow(/virtio-fs/);
+  });
+
   it('composes the kernel command line with the user params last', () => {
     const p = kernelParams({ debug: false, agentDebug: true, rootfsType: 'erofs', user: 'a=1  b=2' });
     expect(p).toEqual(expect.arrayContaining(['console=ttyS0', 'quiet', 'panic=1', 'root=/dev/vda', 'rootfstype=erofs', 'agent.log=debug']));

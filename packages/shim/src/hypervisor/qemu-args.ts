@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import type { VmSpec } from './hypervisor';
+import { nicArgs } from './qemu-nic-args';
 
 export const AGENT_PORT_NAME = 'agent.channel.0';
 export const SHARE_MOUNT_TAG = 'kataShared';
@@ -23,9 +24,10 @@ function optValue(value: string): string {
 
 export function qemuArgs(spec: VmSpec): string[] {
   const kvm = spec.accel === 'kvm';
+  if (spec.memoryFile && spec.share.kind === 'virtio-fs') throw new Error('a memory file (VM template) and virtio-fs cannot be combined');
   const args: string[] = [
     '-name', `sandbox-${spec.sandboxId}`,
-    '-machine', `q35,accel=${spec.accel}`,
+    '-machine', `q35,accel=${spec.accel}${spec.memoryFile ? ',memory-backend=mem0' : ''}`,
     '-cpu', kvm ? ['host', spec.cpuFeatures].filter(Boolean).join(',') : 'max',
     '-m', `${spec.memoryMiB}M`,
     '-smp', `${spec.vcpus}`,
@@ -37,6 +39,15 @@ export function qemuArgs(spec: VmSpec): string[] {
     '-kernel', spec.kernel,
   ];
   if (kvm) args.push('-global', 'kvm-pit.lost_tick_policy=discard');
+  if (spec.memoryFile) {
+    const { path: memPath, shared } = spec.memoryFile;
+    args.push('-object', `memory-backend-file,id=mem0,size=${spec.memoryMiB}M,mem-path=${optValue(memPath)},share=${shared ? 'on' : 'off'}`);
+    // A VM generation id that changes with every QEMU start: when a clone resumes, the guest kernel
+    // sees it change and reseeds its random number generator (the clones share the template's state).
+    args.push('-device', 'vmgenid,guid=auto');
+  }
+  if (spec.qmpSocket) args.push('-qmp', `unix:${optValue(spec.qmpSocket)},server=on,wait=off`);
+  if (spec.incoming) args.push('-incoming', 'defer');
   if (spec.firmware) args.push('-bios', spec.firmware);
   if (spec.initrd) args.push('-initrd', spec.initrd);
   args.push('-append', spec.kernelParams.join(' '));
@@ -76,5 +87,6 @@ export function qemuArgs(spec: VmSpec): string[] {
       '-device', `vhost-user-fs-pci,chardev=vfs0,tag=${SHARE_MOUNT_TAG},queue-size=1024`,
     );
   }
+  args.push(...nicArgs(spec.nics ?? []));
   return args;
 }

@@ -10,7 +10,9 @@ import type { Duplex } from 'node:stream';
 import { LimitedLogger, type Logger } from '../framework/logging';
 import type { Hypervisor, VmExit, VmSpec } from './hypervisor';
 import { qemuArgs } from './qemu-args';
+import { restoreVmState, saveVmState } from './migration';
 import { LineTail } from './process-output';
+import { QmpClient } from './qmp';
 import { Virtiofsd } from './virtiofsd';
 
 export interface QemuOptions {
@@ -23,10 +25,14 @@ export interface QemuOptions {
   virtiofsd?: { binary: string; sharedDir: string; cache: string; extraArgs: string[] };
   /** Dials vsock (cid, port); injected so this module loads no native addon unless vsock is used. */
   dialVsock?: (cid: number, port: number, timeoutMs: number) => Promise<Duplex>;
+  /** Device state of the template this VM is a clone of (spec.incoming): loaded before the guest runs. */
+  restoreState?: string;
 }
 
 /** How long QEMU may take to connect its agent chardev after it starts. */
 const CHARDEV_CONNECT_TIMEOUT_MS = 30_000;
+/** How long QMP, and a template's device state save or load, may take. */
+const QMP_TIMEOUT_MS = 30_000;
 
 export class QemuHypervisor implements Hypervisor {
   private child: ChildProcess | undefined;
@@ -55,7 +61,9 @@ export class QemuHypervisor implements Hypervisor {
 
     const args = qemuArgs(spec);
     log.info({ subsystem: 'qemu', binary: options.binary, args }, 'starting QEMU');
-    const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // With NICs, QEMU runs in the pod netns where their taps are (see qemu-nic-args.ts); nsenter execs it, same pid.
+    const [file, argv] = spec.netnsPath && spec.nics?.length ? ['nsenter', [`--net=${spec.netnsPath}`, '--', options.binary, ...args]] : [options.binary, args];
+    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const consoleLog = new LimitedLogger(log.child({ subsystem: 'console' }), { lines: 200, windowMs: 10_000 });
     const qemuLog = new LimitedLogger(log.child({ subsystem: 'qemu' }));
@@ -83,6 +91,37 @@ export class QemuHypervisor implements Hypervisor {
         }),
       ]);
     }
+    if (spec.incoming) {
+      if (!options.restoreState) throw new Error('an incoming VM needs the device state to restore');
+      const started = Date.now();
+      await this.withQmp((qmp) => restoreVmState(qmp, options.restoreState!, QMP_TIMEOUT_MS));
+      log.info({ subsystem: 'qemu', ms: Date.now() - started, state: options.restoreState }, 'VM restored from its template');
+    }
+  }
+
+  /** Runs fn with a QMP session (spec.qmpSocket), failing at once if QEMU dies meanwhile. */
+  private async withQmp<T>(fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
+    if (!this.spec.qmpSocket) throw new Error('this VM has no QMP socket');
+    const died = this.exited.then(() => {
+      throw new Error(`QEMU exited: ${this.stderrTail?.lines().join(' | ') ?? ''}`);
+    });
+    const qmp = await Promise.race([QmpClient.connect(this.spec.qmpSocket, QMP_TIMEOUT_MS), died]);
+    try {
+      return await Promise.race([fn(qmp), died]);
+    } finally {
+      qmp.close();
+    }
+  }
+
+  /**
+   * Turns this running VM into a template: pauses it, writes its device state to `file` (its RAM is
+   * already in spec.memoryFile) and ends QEMU.
+   */
+  async saveAsTemplate(file: string): Promise<void> {
+    if (!this.spec.memoryFile?.shared) throw new Error('only a VM whose RAM is a shared file can become a template');
+    await this.withQmp((qmp) => saveVmState(qmp, file, QMP_TIMEOUT_MS));
+    // The state is complete once the migration says so; the paused VM has nothing left to do.
+    await this.stop();
   }
 
   /** Listens on the agent chardev socket and resolves with QEMU's one connection. */

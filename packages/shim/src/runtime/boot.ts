@@ -1,6 +1,8 @@
 /**
  * Boots a pod's VM in production: resolves the accelerator (auto → a cached KVM probe), sizes the
- * VM, picks the agent channel, and starts QEMU through Sandbox.create.
+ * VM, picks the agent channel, and starts QEMU through Sandbox.create: as a clone of a VM template
+ * when templating is on and the VM fits one (vm-template.ts), else with a cold boot. A template that
+ * cannot be made or restored costs a warning and a cold boot, never the sandbox.
  */
 import type { Duplex } from 'node:stream';
 import { connectVsock } from 'node-vsock';
@@ -12,6 +14,10 @@ import type { BootRequest, PodVm } from './pod-vm';
 import { Sandbox } from './sandbox';
 import { sandboxDir } from './sandbox-files';
 import { buildVmSpec, chooseAgentChannel, vmSizing } from './vm-config';
+import { cloneSpec, obtainTemplate, templateIneligibility } from './vm-template';
+import { TemplateStore, type TemplateFiles } from '../hypervisor/template-store';
+import type { VmSpec } from '../hypervisor/hypervisor';
+import { messageOf } from '../errors';
 import path from 'node:path';
 
 /** Dials the agent's vsock port until it accepts or the time is up. */
@@ -36,13 +42,18 @@ export async function bootQemuSandbox(req: BootRequest, log: Logger): Promise<Po
   log.info({ accel: accel.accel, reason: accel.reason, ...sizing }, 'VM settings');
   const agentChannel = chooseAgentChannel(path.join(dir, 'vm'));
   const useVirtiofs = h.sharedFs === 'virtio-fs' && !!h.virtioFsDaemon;
-  return Sandbox.create({
+  const specFor = (sharedDir: string): VmSpec =>
+    buildVmSpec({ config, sandboxId: req.sandboxId, sandboxDir: dir, sharedDir, accel: accel.accel, sizing, agentChannel });
+
+  const template = await templateFor(req, specFor(path.join(dir, 'shared')), sizing, log);
+  const create = (from: TemplateFiles | undefined): Promise<PodVm> => Sandbox.create({
     id: req.sandboxId,
     dir,
     config,
     hostname: req.spec.hostname ?? '',
     log,
-    vmSpec: (share) => buildVmSpec({ config, sandboxId: req.sandboxId, sandboxDir: dir, sharedDir: share.sharedDir, accel: accel.accel, sizing, agentChannel }),
+    fromTemplate: !!from,
+    vmSpec: (share) => (from ? cloneSpec(specFor(share.sharedDir), from) : specFor(share.sharedDir)),
     createHypervisor: (spec) =>
       new QemuHypervisor(spec, {
         binary: h.path,
@@ -50,6 +61,30 @@ export async function bootQemuSandbox(req: BootRequest, log: Logger): Promise<Po
         debug: h.enableDebug || config.runtime.enableDebug,
         virtiofsd: useVirtiofs ? { binary: h.virtioFsDaemon, sharedDir: path.join(dir, 'shared'), cache: h.virtioFsCache, extraArgs: h.virtioFsExtraArgs } : undefined,
         dialVsock,
+        restoreState: from?.state,
       }),
   });
+  if (!template) return create(undefined);
+  try {
+    return await create(template);
+  } catch (err) {
+    log.warn({ err: messageOf(err), template: template.key }, 'starting from the VM template failed: discarding it and booting cold');
+    await new TemplateStore(config.factory.templatePath, log).discard(template.key).catch(() => undefined);
+    return create(undefined);
+  }
+}
+
+/** The template to clone, or undefined (with the reason logged) for a cold boot. */
+async function templateFor(req: BootRequest, spec: VmSpec, sizing: { vcpus: number; memoryMiB: number }, log: Logger): Promise<TemplateFiles | undefined> {
+  const why = templateIneligibility(req.config, spec, sizing);
+  if (why) {
+    log.info({ reason: why }, 'cold boot (no VM template)');
+    return undefined;
+  }
+  try {
+    return await obtainTemplate({ config: req.config, spec, log });
+  } catch (err) {
+    log.warn({ err: messageOf(err) }, 'no VM template: cold boot');
+    return undefined;
+  }
 }

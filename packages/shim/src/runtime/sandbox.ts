@@ -38,6 +38,8 @@ export interface SandboxInit {
   createHypervisor: HypervisorFactory;
   /** Default: a SandboxShare (real mounts) in the sandbox directory. */
   createShare?: (dir: string, log: Logger) => SandboxShareLike;
+  /** The VM resumes a template's guest (its clock is the template's until set). */
+  fromTemplate?: boolean;
   log: Logger;
 }
 
@@ -81,7 +83,8 @@ export class Sandbox {
       const transport = await hypervisor.connectAgent(config.agent.dialTimeout * 1000);
       agent = new KataAgentClient(transport, { timeoutsMs: { createContainer: config.runtime.createContainerTimeout * 1000 } });
       await waitForAgent(agent, hypervisor, deadline);
-      log.info({ ms: Date.now() - started, qemuPid: hypervisor.pid }, 'agent is up');
+      log.info({ ms: Date.now() - started, qemuPid: hypervisor.pid, fromTemplate: !!init.fromTemplate }, 'agent is up');
+      if (init.fromTemplate) await agent.setGuestDateTime(new Date());
       await agent.createSandbox({
         sandboxId: init.id,
         hostname: init.hostname,
@@ -190,7 +193,7 @@ export function shareStorage(config: ShimConfig): Storage {
 }
 
 /** Health.Check until the agent answers, the deadline passes, or the VM dies. */
-async function waitForAgent(agent: AgentClient, hypervisor: Hypervisor, deadline: number): Promise<void> {
+export async function waitForAgent(agent: AgentClient, hypervisor: Hypervisor, deadline: number): Promise<void> {
   let vmExited = false;
   void hypervisor.exited.then(() => (vmExited = true));
   let last: unknown;
