@@ -1,0 +1,159 @@
+/**
+ * VM templates end to end (shim [factory] enable_template): through a private containerd and the
+ * installed shim, with the templates kept in this test's own directory (a configuration passed with
+ * `ctr run --runtime-config-path`). The first sandbox makes the template; every sandbox then runs in
+ * a clone (QEMU started with -incoming and the template's RAM file mapped privately). Clones must be
+ * real, separate guests: the right wall clock, different random numbers, their own containers; and a
+ * configuration with enable_template = false still boots cold.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  INSTALLED_CONFIGS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired,
+  kataSkipReason, run, waitUntil, type CommandResult,
+} from './harness';
+import { listProcesses, type ProcessInfo } from './harness/procfs';
+
+const RUNTIME = 'io.containerd.kata.v2';
+const TEST_TIMEOUT_MS = 300_000;
+/** The installed defaults (the base of this test's configurations). */
+const DEFAULTS_FILE = INSTALLED_CONFIGS[INSTALLED_CONFIGS.length - 1]!;
+
+const skipReason = kataSkipReason(undefined);
+const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
+
+function ok(r: CommandResult): string {
+  if (r.code !== 0) throw new Error(`exit ${r.code}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr}`);
+  return r.stdout;
+}
+
+describeKata('kata-ts VM templates through ctr', () => {
+  let ctd: PrivateContainerd;
+  let image: string;
+  let tmpDir: string;
+  let templates: string;
+  let withTemplates: string;
+  let cold: string;
+  let ids: string[] = [];
+  let n = 0;
+
+  const newId = (what: string) => {
+    const id = `kata-tpl-${what}-${process.pid}-${n++}`;
+    ids.push(id);
+    return id;
+  };
+
+  const runDetached = async (id: string, config: string) => {
+    ok(await run('ctr', ['--address', ctd.layout.address, '--namespace', ctd.namespace, 'run', '-d', '--null-io', '--runtime', RUNTIME,
+      '--runtime-config-path', config, image, id, 'sleep', '100000'], { timeoutMs: 240_000 }));
+  };
+
+  const exec = async (id: string, execId: string, script: string) => ok(await ctd.ctr(['task', 'exec', '--exec-id', execId, id, 'sh', '-c', script]));
+
+  const qemuOf = async (id: string): Promise<ProcessInfo> => {
+    const p = (await listProcesses()).find((q) => q.state !== 'Z' && q.argv.includes(`sandbox-${id}`));
+    if (!p) throw new Error(`no QEMU for sandbox ${id}`);
+    return p;
+  };
+
+  const remove = async (id: string) => {
+    await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id]);
+    await waitUntil(async () => !(await ctd.tasks()).some((t) => t.id === id && t.status !== 'STOPPED'), 30_000, 100);
+    await ctd.ctr(['task', 'delete', id]);
+    await ctd.ctr(['containers', 'delete', id]);
+  };
+
+  beforeAll(async () => {
+    tmpDir = mkdtempSync(path.join(os.tmpdir(), 'kata-ts-tpl-e2e-'));
+    templates = path.join(tmpDir, 'templates');
+    const installed = readFileSync(DEFAULTS_FILE, 'utf8');
+    if (!/^template_path = .*$/m.test(installed)) throw new Error(`${DEFAULTS_FILE} has no [factory] template_path: reinstall`);
+    withTemplates = path.join(tmpDir, 'templates.toml');
+    cold = path.join(tmpDir, 'cold.toml');
+    writeFileSync(withTemplates, installed.replace(/^enable_template = .*$/m, 'enable_template = true').replace(/^template_path = .*$/m, `template_path = ${JSON.stringify(templates)}`));
+    writeFileSync(cold, installed.replace(/^enable_template = .*$/m, 'enable_template = false').replace(/^template_path = .*$/m, `template_path = ${JSON.stringify(templates)}`));
+    ctd = await PrivateContainerd.start();
+    const img = await ensureTestImage();
+    await ctd.importImage(img.tarPath);
+    image = img.ref;
+  }, 180_000);
+
+  afterAll(async () => {
+    await ctd?.stop();
+    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+  }, 120_000);
+
+  beforeEach(() => {
+    ids = [];
+  });
+
+  afterEach(async () => {
+    const footprint = { paths: [...ids.map((id) => path.join(KATA_STATE_DIR, 'sbs', id)), ...ids.map((id) => ctd.shimSocketFor(id))] };
+    let left = await findLeftovers(footprint);
+    await waitUntil(async () => {
+      left = await findLeftovers(footprint);
+      return JSON.stringify(left) === JSON.stringify(NO_LEFTOVERS);
+    }, 20_000, 200);
+    expect(left).toEqual(NO_LEFTOVERS);
+    // No template VM may outlive its making.
+    expect((await listProcesses()).filter((p) => p.state !== 'Z' && p.argv.some((a) => a.includes(templates))
+      && !ids.some((id) => p.argv.includes(`sandbox-${id}`)))).toEqual([]);
+  }, 60_000);
+
+  it('makes the template once; sandboxes are clones with their own clock, randomness and containers', async () => {
+    const a = newId('a');
+    const b = newId('b');
+    await runDetached(a, withTemplates);
+    const keys = readdirSync(templates).filter((k) => /^[0-9a-f]{32}$/.test(k));
+    expect(keys).toHaveLength(1);
+    const dir = path.join(templates, keys[0]!);
+    expect(readdirSync(dir).sort()).toEqual(['memory', 'ready', 'state']);
+    await runDetached(b, withTemplates);
+    expect(readdirSync(templates).filter((k) => /^[0-9a-f]{32}$/.test(k))).toEqual(keys);
+
+    for (const id of [a, b]) {
+      const argv = (await qemuOf(id)).argv.join(' ');
+      expect(argv).toContain('-incoming defer');
+      expect(argv).toContain(`mem-path=${path.join(dir, 'memory')},share=off`);
+    }
+    const qa = await qemuOf(a);
+    const qb = await qemuOf(b);
+    expect(qa.pid).not.toBe(qb.pid);
+
+    // The clock was set when the clone resumed (the template's is minutes old by now).
+    const probe = 'date +%s; cat /proc/sys/kernel/random/uuid; head -c 16 /dev/urandom | od -An -tx1 | tr -d " \\n"; echo; uname -r';
+    const [outA, outB] = [await exec(a, 'p1', probe), await exec(b, 'p1', probe)];
+    const [dateA, uuidA, randA, kernelA] = outA.trim().split('\n');
+    const [dateB, uuidB, randB, kernelB] = outB.trim().split('\n');
+    const now = Date.now() / 1000;
+    expect(Math.abs(Number(dateA) - now)).toBeLessThan(30);
+    expect(Math.abs(Number(dateB) - now)).toBeLessThan(30);
+    // Same starting memory, yet the RNGs differ: the kernel reseeded on the VM generation id change.
+    expect(uuidA).toMatch(/^[0-9a-f-]{36}$/);
+    expect(uuidA).not.toBe(uuidB);
+    expect(randA).toMatch(/^[0-9a-f]{32}$/);
+    expect(randA).not.toBe(randB);
+    expect(kernelA).toBe(kernelB);
+    expect(kernelA).not.toBe(os.release());
+
+    // Separate guests: what one container writes, the other VM does not see.
+    await exec(a, 'w', 'echo only-in-a > /tmp/mark');
+    expect(await exec(a, 'r', 'cat /tmp/mark')).toBe('only-in-a\n');
+    expect(await exec(b, 'r', 'cat /tmp/mark 2>/dev/null || echo absent')).toBe('absent\n');
+
+    await remove(a);
+    await remove(b);
+    expect(existsSync(path.join(dir, 'memory'))).toBe(true); // the template outlives its clones
+  }, TEST_TIMEOUT_MS);
+
+  it('boots cold when enable_template is false', async () => {
+    const id = newId('cold');
+    await runDetached(id, cold);
+    const argv = (await qemuOf(id)).argv.join(' ');
+    expect(argv).not.toContain('-incoming');
+    expect(argv).not.toContain('memory-backend-file');
+    expect(await exec(id, 'x', 'echo cold-ok')).toBe('cold-ok\n');
+    await remove(id);
+  }, TEST_TIMEOUT_MS);
+});
