@@ -8,11 +8,15 @@ import { Client, createServiceClient, type ServiceClient } from 'ttrpc-ts';
 import { AgentService, HealthService } from '@kata-ts/protocol/kata';
 import { AGENT_TIMEOUTS_MS, type AgentRpc } from './timeouts';
 import {
-  createContainerToPb, createSandboxToPb, execProcessToPb, guestDetailsFromPb, resourcesToPb, statsFromPb,
+  createContainerToPb, createSandboxToPb, execProcessToPb, guestDetailsFromPb, interfaceFromPb, interfaceToPb, resourcesToPb,
+  routeFromPb, routeToPb, statsFromPb,
 } from './trans';
 import type {
-  ContainerStats, CreateContainerParams, CreateSandboxParams, ExecProcessParams, GuestDetails, OciLinuxResources,
+  ContainerStats, CreateContainerParams, CreateSandboxParams, ExecProcessParams, GuestDetails, NetInterface, NetRoute,
+  OciLinuxResources,
 } from './types';
+
+const list = <T>(v: T[] | null | undefined): T[] => (Array.isArray(v) ? v : []);
 
 /** Everything the shim asks of the agent. */
 export interface AgentClient {
@@ -44,6 +48,12 @@ export interface AgentClient {
   ttyWinResize(containerId: string, execId: string, rows: number, columns: number): Promise<void>;
   /** Blocks until a container of the sandbox hits OOM; its id. */
   getOOMEvent(): Promise<string>;
+  /** Configures the guest NIC with this MAC; the interface as the guest now has it. */
+  updateInterface(iface: NetInterface): Promise<NetInterface>;
+  /** Replaces the guest's routes; the routes the guest now has. */
+  updateRoutes(routes: NetRoute[]): Promise<NetRoute[]>;
+  listInterfaces(): Promise<NetInterface[]>;
+  listRoutes(): Promise<NetRoute[]>;
   readonly closed: boolean;
   /** Runs once when the channel to the agent closes. */
   onClose(listener: (err: Error | undefined) => void): void;
@@ -184,5 +194,22 @@ export class KataAgentClient implements AgentClient {
   async getOOMEvent(): Promise<string> {
     const r = await this.agent.getOOMEvent({}, this.opts('getOOMEvent'));
     return r.containerId ?? '';
+  }
+
+  async updateInterface(iface: NetInterface): Promise<NetInterface> {
+    return interfaceFromPb(await this.agent.updateInterface({ interface: interfaceToPb(iface) }, this.opts('updateInterface')));
+  }
+
+  async updateRoutes(routes: NetRoute[]): Promise<NetRoute[]> {
+    const r = await this.agent.updateRoutes({ routes: { Routes: routes.map(routeToPb) } }, this.opts('updateRoutes'));
+    return list(r.Routes).map(routeFromPb);
+  }
+
+  async listInterfaces(): Promise<NetInterface[]> {
+    return list((await this.agent.listInterfaces({}, this.opts('listInterfaces'))).Interfaces).map(interfaceFromPb);
+  }
+
+  async listRoutes(): Promise<NetRoute[]> {
+    return list((await this.agent.listRoutes({}, this.opts('listRoutes'))).Routes).map(routeFromPb);
   }
 }

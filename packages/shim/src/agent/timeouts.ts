@@ -25,6 +25,10 @@ export const AGENT_TIMEOUTS_MS = {
   ttyWinResize: 60_000,
   getOOMEvent: 0,
   getGuestDetails: 60_000,
+  updateInterface: 60_000,
+  updateRoutes: 60_000,
+  listInterfaces: 30_000,
+  listRoutes: 30_000,
   setGuestDateTime: 10_000,
 } as const;
 

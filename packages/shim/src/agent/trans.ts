@@ -4,7 +4,7 @@
  */
 import type { pb as kata } from '@kata-ts/protocol/kata';
 import type {
-  ContainerStats, CreateContainerParams, CreateSandboxParams, ExecProcessParams, GuestDetails, Storage,
+  ContainerStats, CreateContainerParams, CreateSandboxParams, ExecProcessParams, GuestDetails, NetInterface, NetRoute, Storage,
 } from './types';
 import type { OciLinux, OciLinuxResources, OciMount, OciProcess, OciSpec } from '../oci/spec';
 
@@ -176,5 +176,48 @@ export function guestDetailsFromPb(r: kata.grpc.GuestDetailsResponse.$Properties
     agentVersion: r.agentDetails?.version ?? '',
     memBlockSizeBytes: n(r.memBlockSizeBytes),
     storageHandlers: list(r.agentDetails?.storageHandlers),
+  };
+}
+
+/** types.IPFamily: v4 = 0, v6 = 1. */
+const family = (f: number | null | undefined): 4 | 6 => (f === 1 ? 6 : 4);
+
+export function interfaceToPb(i: NetInterface): kata.types.Interface.$Properties {
+  return {
+    device: i.device,
+    name: i.name,
+    IPAddresses: i.ipAddresses.map((a) => ({ family: a.family === 6 ? 1 : 0, address: a.address, mask: String(a.prefix) })),
+    mtu: i.mtu,
+    hwAddr: i.hwAddr,
+    devicePath: i.devicePath,
+    type: i.type,
+    rawFlags: i.rawFlags,
+  };
+}
+
+export function interfaceFromPb(i: kata.types.Interface.$Properties): NetInterface {
+  return {
+    device: i.device ?? '',
+    name: i.name ?? '',
+    ipAddresses: list(i.IPAddresses).map((a) => ({ family: family(a.family), address: a.address ?? '', prefix: Number(a.mask) || 0 })),
+    mtu: n(Number(i.mtu)),
+    hwAddr: i.hwAddr ?? '',
+    devicePath: i.devicePath ?? '',
+    type: i.type ?? '',
+    rawFlags: n(i.rawFlags),
+  };
+}
+
+export function routeToPb(r: NetRoute): kata.types.Route.$Properties {
+  return {
+    dest: r.dest, gateway: r.gateway, device: r.device, source: r.source, scope: r.scope,
+    family: r.family === 6 ? 1 : 0, flags: r.flags, mtu: r.mtu,
+  };
+}
+
+export function routeFromPb(r: kata.types.Route.$Properties): NetRoute {
+  return {
+    dest: r.dest ?? '', gateway: r.gateway ?? '', device: r.device ?? '', source: r.source ?? '', scope: n(r.scope),
+    family: family(r.family), flags: n(r.flags), mtu: n(r.mtu),
   };
 }

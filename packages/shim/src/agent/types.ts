@@ -47,6 +47,39 @@ export interface ExecProcessParams {
   process: OciProcess;
 }
 
+/** An address of a guest interface (types.IPAddress; the mask is a prefix length). */
+export interface NetIpAddress {
+  family: 4 | 6;
+  address: string;
+  prefix: number;
+}
+
+/** A guest network interface (types.Interface). */
+export interface NetInterface {
+  device: string;
+  name: string;
+  ipAddresses: NetIpAddress[];
+  mtu: number;
+  /** The MAC the agent finds the link by. */
+  hwAddr: string;
+  /** Guest PCI path of the NIC ("10": slot 0x10 of the root bus), or "". */
+  devicePath: string;
+  type: string;
+  rawFlags: number;
+}
+
+/** A guest route (types.Route); dest "" is the default route. */
+export interface NetRoute {
+  dest: string;
+  gateway: string;
+  device: string;
+  source: string;
+  scope: number;
+  family: 4 | 6;
+  flags: number;
+  mtu: number;
+}
+
 /** What the agent reports about itself. */
 export interface GuestDetails {
   agentVersion: string;

@@ -9,6 +9,10 @@ import { connectVsock } from 'node-vsock';
 import type { Logger } from '../framework/logging';
 import { chooseAccel } from '../hypervisor/accel';
 import { QemuHypervisor } from '../hypervisor/qemu';
+import { dnsFromSpec } from '../network/dns';
+import { netnsPathOf } from '../network/netns';
+import { PodNetwork } from '../network/pod-network';
+import { probeVhostNet } from '../network/vhost-net';
 import { requestedSizing } from '../oci/annotations';
 import type { BootRequest, PodVm } from './pod-vm';
 import { Sandbox } from './sandbox';
@@ -45,9 +49,23 @@ export async function bootQemuSandbox(req: BootRequest, log: Logger): Promise<Po
   const specFor = (sharedDir: string): VmSpec =>
     buildVmSpec({ config, sandboxId: req.sandboxId, sandboxDir: dir, sharedDir, accel: accel.accel, sizing, agentChannel });
 
-  const template = await templateFor(req, specFor(path.join(dir, 'shared')), sizing, log);
+  const netnsPath = netnsPathOf(req.spec);
+  const setupNetwork = netnsPath
+    ? async () => {
+        const probe = await probeVhostNet();
+        log.info({ subsystem: 'network', vhostNet: probe.vhost, reason: probe.reason }, probe.vhost ? 'NICs use vhost-net' : 'NICs without vhost-net (virtio-net in QEMU userspace)');
+        return PodNetwork.setup({ netnsPath, dir, vhost: probe.vhost, log: log.child({ subsystem: 'network' }) });
+      }
+    : undefined;
+  const dns = await dnsFromSpec(req.spec);
+
+  // A clone must have the template's devices; a pod with a network namespace may get NICs, so it boots cold.
+  if (netnsPath && config.factory.enableTemplate) log.info({ netns: netnsPath }, 'cold boot (no VM template): the pod has a network namespace');
+  const template = netnsPath ? undefined : await templateFor(req, specFor(path.join(dir, 'shared')), sizing, log);
   const create = (from: TemplateFiles | undefined): Promise<PodVm> => Sandbox.create({
     id: req.sandboxId,
+    dns,
+    setupNetwork,
     dir,
     config,
     hostname: req.spec.hostname ?? '',

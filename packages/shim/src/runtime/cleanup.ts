@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { Logger } from '../framework/logging';
 import { mountPoints, unmount } from '../fs/mount';
 import { removeTree } from '../fs/safe-remove';
+import { teardownRecordedNetwork } from '../network/pod-network';
 import { readBundleRecord, readSandboxRecord } from './sandbox-files';
 
 async function cmdline(pid: number): Promise<string[]> {
@@ -63,6 +64,8 @@ export async function cleanupContainer(bundle: string, containerId: string, log:
     await killIfOurs(sandbox.hypervisorPid, (argv) => argv.includes(`sandbox-${record.sandboxId}`), 0, log);
     for (const pid of sandbox.helperPids) await killIfOurs(pid, (argv) => argv.some((a) => a.includes(dir)), 0, log);
   }
+  // The taps and tc filters in the pod netns (QEMU, which held the taps, is gone by now).
+  await teardownRecordedNetwork(dir, log).catch((err: Error) => log.warn({ err: err.message }, 'delete: network teardown failed'));
   // Mounts exist here only when the daemon did not run in a mount namespace of its own.
   const mounts = (await mountPoints().catch(() => [])).filter((m) => m === dir || m.startsWith(`${dir}/`));
   for (const m of mounts.sort((a, b) => b.length - a.length)) {

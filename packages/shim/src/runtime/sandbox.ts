@@ -11,7 +11,7 @@ import type { ShimConfig } from '../config/config';
 import type { Logger } from '../framework/logging';
 import { messageOf, UnavailableError } from '../errors';
 import { GUEST_SHARE_DIR, SandboxShare } from '../fs/share';
-import type { Hypervisor, VmSpec } from '../hypervisor/hypervisor';
+import type { Hypervisor, NicSpec, VmSpec } from '../hypervisor/hypervisor';
 import { SHARE_MOUNT_TAG } from '../hypervisor/qemu-args';
 import { removeTree } from '../fs/safe-remove';
 import { writeSandboxRecord } from './sandbox-files';
@@ -27,6 +27,16 @@ export interface SandboxShareLike extends ShareLike {
   teardown(): Promise<void>;
 }
 
+/** The pod network as the sandbox drives it (network/pod-network.ts's PodNetwork). */
+export interface SandboxNetwork {
+  readonly netnsPath: string;
+  nics(): NicSpec[];
+  /** Tells the agent the guest's interfaces and routes (before CreateSandbox). */
+  configureGuest(agent: AgentClient): Promise<void>;
+  /** Removes the host-side wiring; never throws. */
+  teardown(): Promise<void>;
+}
+
 export interface SandboxInit {
   id: string;
   /** <state_dir>/sbs/<id> */
@@ -36,6 +46,10 @@ export interface SandboxInit {
   /** Builds the VM spec once the share exists. */
   vmSpec: (share: SandboxShareLike) => VmSpec;
   createHypervisor: HypervisorFactory;
+  /** CreateSandbox's dns lines (Kata: the pod's resolv.conf). */
+  dns?: string[];
+  /** Wires the pod network on the host (after the sandbox directory exists); none: no NIC. */
+  setupNetwork?: () => Promise<SandboxNetwork | undefined>;
   /** Default: a SandboxShare (real mounts) in the sandbox directory. */
   createShare?: (dir: string, log: Logger) => SandboxShareLike;
   /** The VM resumes a template's guest (its clock is the template's until set). */
@@ -63,6 +77,7 @@ export class Sandbox {
     readonly agent: AgentClient,
     private readonly config: ShimConfig,
     private readonly log: Logger,
+    private readonly network?: SandboxNetwork,
   ) {}
 
   /** Boots the VM and prepares the guest; on any failure everything started is undone. */
@@ -73,9 +88,16 @@ export class Sandbox {
     const share = (init.createShare ?? ((dir, l) => new SandboxShare(dir, l)))(init.dir, log.child({ subsystem: 'share' }));
     let hypervisor: Hypervisor | undefined;
     let agent: AgentClient | undefined;
+    let network: SandboxNetwork | undefined;
     try {
       await share.setup();
-      hypervisor = init.createHypervisor(init.vmSpec(share));
+      network = await init.setupNetwork?.();
+      const spec = init.vmSpec(share);
+      if (network && network.nics().length > 0) {
+        spec.nics = network.nics();
+        spec.netnsPath = network.netnsPath;
+      }
+      hypervisor = init.createHypervisor(spec);
       const started = Date.now();
       await hypervisor.start();
       await writeSandboxRecord(init.dir, { sandboxId: init.id, shimPid: process.pid, hypervisorPid: hypervisor.pid, helperPids: hypervisor.helperPids() });
@@ -85,10 +107,11 @@ export class Sandbox {
       await waitForAgent(agent, hypervisor, deadline);
       log.info({ ms: Date.now() - started, qemuPid: hypervisor.pid, fromTemplate: !!init.fromTemplate }, 'agent is up');
       if (init.fromTemplate) await agent.setGuestDateTime(new Date());
+      await network?.configureGuest(agent);
       await agent.createSandbox({
         sandboxId: init.id,
         hostname: init.hostname,
-        dns: [],
+        dns: init.dns ?? [],
         storages: [shareStorage(config)],
         sandboxPidns: false,
         kernelModules: config.agent.kernelModules.map((line) => {
@@ -96,13 +119,14 @@ export class Sandbox {
           return { name, parameters };
         }),
       });
-      const sandbox = new Sandbox(init.id, init.dir, init.hostname, share, hypervisor, agent, config, log);
+      const sandbox = new Sandbox(init.id, init.dir, init.hostname, share, hypervisor, agent, config, log, network);
       sandbox.watch();
       return sandbox;
     } catch (err) {
       log.error({ err: messageOf(err) }, 'sandbox creation failed, cleaning up');
       agent?.close();
       await hypervisor?.stop().catch(() => undefined);
+      await network?.teardown();
       await share.teardown().catch(() => undefined);
       await removeTree(init.dir).catch(() => undefined);
       await fs.rmdir(path.dirname(init.dir)).catch(() => undefined);
@@ -166,6 +190,7 @@ export class Sandbox {
       }
       this.agent.close();
       await this.hypervisor.stop();
+      await this.network?.teardown();
       await this.share.teardown();
       const left = await removeTree(this.dir);
       if (left.length > 0) this.log.warn({ left }, 'sandbox directory not fully removed');
