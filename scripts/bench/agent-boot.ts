@@ -2,10 +2,14 @@
 //   - QEMU start -> the agent answering grpc.Health/Check on the virtio-serial channel (median of N boots)
 //   - the floor: the same QEMU and kernel booting an init that powers off at once (QEMU start -> exit)
 //   - their ratio (target: <= 1.5)
+//   - the same from a VM template (as the shim's [factory] enable_template does): one template VM is
+//     booted and saved, then each run starts a clone (-incoming, the template's RAM mapped privately)
+//     and times QEMU start -> Health.Check answered
 //   - the agent's RSS in the guest, idle and with 10 containers (GetMetrics kata_agent_total_rss)
 //   - the image sizes
 // Every QEMU is killed by pid when its run is over.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { QmpClient, restoreVmState, saveVmState } from '@kata-ts/shim';
 import os from 'node:os';
 import path from 'node:path';
 import { AgentService, HealthService } from '@kata-ts/protocol/kata';
@@ -42,6 +46,47 @@ async function agentReady(): Promise<number> {
     const t = performance.now() - vm.startedAt;
     client.close();
     return t;
+  } finally {
+    await vm.kill();
+  }
+}
+
+interface Template {
+  memory: string;
+  state: string;
+}
+
+/** Boots a template VM until its agent answers, then saves it (RAM stays in its file). */
+async function makeTemplate(dir: string): Promise<Template> {
+  const t: Template = { memory: path.join(dir, 'memory'), state: path.join(dir, 'state') };
+  const vm = bootGuest({ format: FORMAT || undefined, template: { memoryFile: t.memory, shared: true, incoming: false } });
+  try {
+    const client = new Client(await vm.connect());
+    await createServiceClient(client, HealthService).check({ service: '' }, { timeoutMs: 120_000 });
+    client.close();
+    // Let the agent see the hang-up and reopen its port before the VM is frozen (as the shim does).
+    await new Promise((r) => setTimeout(r, 500));
+    const qmp = await QmpClient.connect(vm.qmpSocket, 10_000);
+    await saveVmState(qmp, t.state, 30_000);
+    qmp.close();
+    return t;
+  } finally {
+    await vm.kill();
+  }
+}
+
+/** QEMU start -> Health.Check answered, for a clone of the template. */
+async function cloneReady(t: Template): Promise<number> {
+  const vm = bootGuest({ format: FORMAT || undefined, template: { memoryFile: t.memory, shared: false, incoming: true } });
+  try {
+    const qmp = await QmpClient.connect(vm.qmpSocket, 10_000);
+    await restoreVmState(qmp, t.state, 30_000);
+    qmp.close();
+    const client = new Client(await vm.connect());
+    await createServiceClient(client, HealthService).check({ service: '' }, { timeoutMs: 30_000 });
+    const ms = performance.now() - vm.startedAt;
+    client.close();
+    return ms;
   } finally {
     await vm.kill();
   }
@@ -112,6 +157,21 @@ async function main(): Promise<void> {
   console.log(`agent ready (QEMU start -> Health.Check answered): median ${sec(r)}  [${ready.map(sec).join(', ')}]`);
   console.log(`floor (QEMU start -> trivial init powered off):    median ${sec(f)}  [${floors.map(sec).join(', ')}]`);
   console.log(`ratio agent/floor: ${(r / f).toFixed(2)} (target <= 1.5)`);
+  if (!INITRD) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kata-bench-template-'));
+    try {
+      const t0 = performance.now();
+      const t = await makeTemplate(dir);
+      const made = performance.now() - t0;
+      const clones: number[] = [];
+      for (let i = 0; i < RUNS; i++) clones.push(await cloneReady(t));
+      const c = median(clones);
+      console.log(`agent ready from a VM template (clone: QEMU start -> Health.Check): median ${sec(c)}  [${clones.map(sec).join(', ')}]; template made in ${sec(made)}, state ${mib(statSync(t.state).size)}`);
+      console.log(`ratio template clone/floor: ${(c / f).toFixed(2)} (target <= 1.5)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   if (READY_ONLY) return;
   const mem = await memory();
   console.log(`agent RSS in the guest: idle ${mib(mem.idle)} (target <= 40 MiB); with ${mem.created} containers ${mib(mem.loaded)}`);

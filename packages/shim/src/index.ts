@@ -15,7 +15,7 @@ export type { ShimManager, ShimGroup, ShimService, CleanupResult, ServeContext }
 
 /**** Configuration ****/
 export { defaultConfig, parseConfig, configDocument, configToml, ASSET_DIR } from './config/config';
-export type { ShimConfig, HypervisorConfig, AgentConfig, RuntimeConfig, Accel, SharedFs } from './config/config';
+export type { ShimConfig, HypervisorConfig, AgentConfig, RuntimeConfig, FactoryConfig, Accel, SharedFs } from './config/config';
 export { CONFIG_ENV, DEFAULT_CONFIG_PATHS, configCandidates, loadConfig, runtimeOptionsFrom } from './config/load';
 export type { ConfigCandidate, RuntimeOptions } from './config/load';
 export { applyAnnotations, HYPERVISOR_ANNOTATION_PREFIX } from './config/annotations';
@@ -26,6 +26,10 @@ export type { AccelDecision } from './hypervisor/accel';
 export { qemuArgs, AGENT_PORT_NAME, SHARE_MOUNT_TAG } from './hypervisor/qemu-args';
 export type { Hypervisor, VmSpec, AgentChannel, ShareDevice } from './hypervisor/hypervisor';
 export { buildVmSpec, chooseAgentChannel, shareDevice, vmSizing } from './runtime/vm-config';
+export { QmpClient, QmpError } from './hypervisor/qmp';
+export { saveVmState, restoreVmState } from './hypervisor/migration';
+export { TemplateStore, templateKey } from './hypervisor/template-store';
+export type { TemplateFiles } from './hypervisor/template-store';
 
 /**** Agent client ****/
 export { KataAgentClient } from './agent/agent-client';

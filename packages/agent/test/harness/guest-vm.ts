@@ -41,6 +41,11 @@ export interface GuestVmOptions {
   initrd?: string;
   /** Leave out the virtio-serial agent channel. */
   noChannel?: boolean;
+  /**
+   * VM templates (as the shim makes them): guest RAM in this file, MAP_SHARED for the template VM,
+   * private for a clone; a QMP socket; a clone starts with -incoming defer and waits for its state.
+   */
+  template?: { memoryFile: string; shared: boolean; incoming: boolean };
 }
 
 export interface GuestVm {
@@ -48,6 +53,8 @@ export interface GuestVm {
   pid: number;
   /** Unix socket of the agent.channel.0 chardev (QEMU is the server). */
   socket: string;
+  /** QMP socket (template VMs and clones). */
+  qmpSocket: string;
   consoleLog: string;
   startedAt: number;
   exited: Promise<number | null>;
@@ -77,7 +84,8 @@ export function bootGuest(opts: GuestVmOptions = {}): GuestVm {
   const consoleLog = path.join(dir, 'console.log');
   const format = opts.format ?? (m.default.format as 'initrd' | 'disk');
   let cmdline = m.default.kernelCmdline;
-  const args = ['-accel', 'tcg', '-M', 'q35', '-m', String(opts.memoryMiB ?? 512), '-smp', String(opts.cpus ?? 1),
+  const tpl = opts.template;
+  const args = ['-accel', 'tcg', '-M', tpl ? 'q35,memory-backend=mem0' : 'q35', '-m', String(opts.memoryMiB ?? 512), '-smp', String(opts.cpus ?? 1),
     '-nographic', '-no-reboot', '-nodefaults', '-serial', `file:${consoleLog}`,
     '-kernel', path.join(IMAGES_OUT, m.default.kernel)];
   if (opts.initrd) {
@@ -91,6 +99,11 @@ export function bootGuest(opts: GuestVmOptions = {}): GuestVm {
     args.push('-initrd', path.join(IMAGES_OUT, m.default.initrd));
   }
   args.push('-append', opts.append ? `${cmdline} ${opts.append}` : cmdline);
+  if (tpl) {
+    args.push('-object', `memory-backend-file,id=mem0,size=${opts.memoryMiB ?? 512}M,mem-path=${tpl.memoryFile},share=${tpl.shared ? 'on' : 'off'}`,
+      '-device', 'vmgenid,guid=auto', '-qmp', `unix:${path.join(dir, 'qmp.sock')},server=on,wait=off`);
+    if (tpl.incoming) args.push('-incoming', 'defer');
+  }
   if (!opts.noChannel) {
     args.push('-device', 'virtio-serial-pci', '-chardev', `socket,path=${socket},server=on,wait=off,id=ch0`,
       '-device', 'virtserialport,chardev=ch0,name=agent.channel.0');
@@ -109,6 +122,7 @@ export function bootGuest(opts: GuestVmOptions = {}): GuestVm {
     proc,
     pid: proc.pid!,
     socket,
+    qmpSocket: path.join(dir, 'qmp.sock'),
     consoleLog,
     startedAt,
     exited,
