@@ -15,7 +15,7 @@ export interface ContainerdLayout {
   opt: string;
   logFile: string;
   configFile: string;
-  /** The CRI plugin's (empty) CNI bin and conf directory. */
+  /** The CRI plugin's CNI conf directory (and bin directory unless CriOptions.cni names one). */
   cniDir: string;
 }
 
@@ -24,6 +24,8 @@ export interface ConfigOptions {
   cri?: boolean | CriOptions;
   /** containerd log level. Default "info". */
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** Run containerd in this network namespace (a path such as /var/run/netns/<name>; nsenter --net). */
+  netnsPath?: string;
   /** Extra TOML appended verbatim (runtimes, CRI settings); it must not repeat a table written here. */
   extraToml?: string;
 }

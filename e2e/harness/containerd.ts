@@ -67,10 +67,13 @@ export class PrivateContainerd {
     readonly namespace: string,
     /** True when the namespace was made up here, so its cgroups and runc root are this fixture's alone. */
     private readonly ownsNamespace: boolean,
-    options: ConfigOptions,
+    private readonly options: ConfigOptions,
   ) {
     writeFileSync(layout.configFile, renderConfig(layout, options));
     if (options.cri) mkdirSync(layout.cniDir, { recursive: true });
+    if (typeof options.cri === 'object' && options.cri.cni) {
+      writeFileSync(path.join(layout.cniDir, '10-kata-ts.conflist'), JSON.stringify(options.cri.cni.conflist, null, 2));
+    }
     this.child = this.spawnDaemon();
   }
 
@@ -78,7 +81,10 @@ export class PrivateContainerd {
     const log = openSync(this.layout.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn('containerd', ['--config', this.layout.configFile], { stdio: ['ignore', log, log] });
+      const argv = ['containerd', '--config', this.layout.configFile];
+      // In a test-owned network namespace, CNI's bridges and veths (and the daemon's sockets) stay there.
+      if (this.options.netnsPath) argv.unshift('nsenter', `--net=${this.options.netnsPath}`, '--');
+      child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log] });
     } finally {
       closeSync(log);
     }

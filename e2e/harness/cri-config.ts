@@ -1,7 +1,7 @@
 /**
  * The `[plugins."io.containerd.grpc.v1.cri"]` tables of a private containerd (1.6/1.7 config version 2):
  * a locally built sandbox image (never pulled), the runtime handlers the test needs, CNI directories
- * inside the fixture's temp dir (tests use host-network pods, so no CNI plugin ever runs), and a
+ * inside the fixture's temp dir (no CNI plugin runs unless CriOptions.cni configures a network), and a
  * streaming server on a loopback ephemeral port so parallel containerds do not clash.
  */
 import type { ContainerdLayout } from './containerd-config';
@@ -16,6 +16,8 @@ export interface CriRuntime {
 export interface CriOptions {
   /** The pause image reference; it must already be imported into the k8s.io namespace. */
   sandboxImage: string;
+  /** Pod networking through CNI: the plugins' directory and the one network list (written to the conf dir). */
+  cni?: { binDir: string; conflist: object };
   /** RuntimeClass handler name → runtime (besides the default handler `runc`). */
   runtimes?: Record<string, CriRuntime>;
 }
@@ -44,7 +46,7 @@ export function renderCriConfig(layout: ContainerdLayout, options: CriOptions): 
     `[${CRI}.containerd.runtimes.runc]`,
     '  runtime_type = "io.containerd.runc.v2"',
     `[${CRI}.cni]`,
-    `  bin_dir = ${q(layout.cniDir)}`,
+    `  bin_dir = ${q(options.cni?.binDir ?? layout.cniDir)}`,
     `  conf_dir = ${q(layout.cniDir)}`,
   ];
   for (const [handler, runtime] of Object.entries(options.runtimes ?? {})) {
