@@ -106,7 +106,10 @@ export class Sandbox {
       agent = new KataAgentClient(transport, { timeoutsMs: { createContainer: config.runtime.createContainerTimeout * 1000 } });
       await waitForAgent(agent, hypervisor, deadline);
       log.info({ ms: Date.now() - started, qemuPid: hypervisor.pid, fromTemplate: !!init.fromTemplate }, 'agent is up');
-      if (init.fromTemplate) await agent.setGuestDateTime(new Date());
+      // The clock RPC goes out together with the next ones (ttrpc multiplexes; under TCG a round
+      // trip costs tens of milliseconds).
+      const clock = init.fromTemplate ? agent.setGuestDateTime(new Date()) : Promise.resolve();
+      clock.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
       await network?.configureGuest(agent);
       await agent.createSandbox({
         sandboxId: init.id,
@@ -119,6 +122,7 @@ export class Sandbox {
           return { name, parameters };
         }),
       });
+      await clock;
       const sandbox = new Sandbox(init.id, init.dir, init.hostname, share, hypervisor, agent, config, log, network);
       sandbox.watch();
       return sandbox;
