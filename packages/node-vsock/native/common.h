@@ -51,5 +51,6 @@ bool nv_init_io(napi_env env, napi_value exports);
 bool nv_init_poll(napi_env env, napi_value exports);
 bool nv_init_vsock(napi_env env, napi_value exports);
 bool nv_init_fdpass(napi_env env, napi_value exports);
+bool nv_init_peercred(napi_env env, napi_value exports);
 
 #endif /* NODE_VSOCK_COMMON_H_ */

@@ -20,5 +20,8 @@ export { connectHybridVsock, HybridVsockError, type HybridVsockOptions } from '.
 // SCM_RIGHTS descriptor passing
 export { sendFds, recvFds, type FdChannel, type ReceivedFds, type RecvFdsOptions } from './fd-passing';
 
+// SO_PEERCRED
+export { peerCredentials, isSameUser, type PeerCredentials } from './peer-credentials';
+
 // Errors
 export { type ErrnoError } from './errors';

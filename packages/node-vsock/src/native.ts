@@ -74,6 +74,15 @@ export interface NativeBinding {
   sendFds(fd: number, data: Uint8Array, fds: readonly number[]): number;
   recvFds(fd: number, buffer: Uint8Array, maxFds: number): NativeRecvResult | number;
   MAX_FDS_PER_MESSAGE: number;
+
+  peerCredentials(fd: number): NativePeerCredentials | number;
+}
+
+/** SO_PEERCRED of a unix socket: the peer's pid, uid and gid when it connected. */
+export interface NativePeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
 }
 
 /** Directories searched for the addon, in order. */

@@ -8,6 +8,7 @@ import { TaskService } from '@kata-ts/protocol/containerd';
 import type { ShimFlags } from './flags';
 import type { ShimManager, ShimService } from './manager';
 import { createLogger, flushLogger, type Logger } from './logging';
+import { sameUserOnly } from './peer-check';
 import { createPublisher } from './publisher';
 import { removeSocket } from './socket';
 import { SHIM_ADDRESS_ENV } from './start';
@@ -53,7 +54,11 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
   let server: Server | undefined;
   try {
     service = await manager.createService({ flags, log, publisher, requestExit });
-    server = new Server({ onError: (err) => log.warn({ err: err.message }, 'ttrpc server error'), toStatus: service.toStatus });
+    server = new Server({
+      onError: (err) => log.warn({ err: err.message }, 'ttrpc server error'),
+      toStatus: service.toStatus,
+      accept: sameUserOnly(log.child({ subsystem: 'server' })),
+    });
     server.register(TaskService, service.task);
     await server.listenOn(await openListener(flags));
     log.info({ address: process.env[SHIM_ADDRESS_ENV] }, 'shim serving');
