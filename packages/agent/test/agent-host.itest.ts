@@ -150,6 +150,15 @@ describeHost('agent in host mode', () => {
     expect((await h.agent.readStdout({ containerId: id, execId: '', len: 64 }, { timeoutMs: 5000 })).data.length).toBeGreaterThan(0);
     const stats = await h.agent.statsContainer({ containerId: id });
     expect(stats.cgroupStats?.cpuStats?.cpuUsage?.totalUsage).toBeGreaterThan(0);
+    // ListProcesses (Kata 3.x): the container's pids, and ps output cut down to them.
+    const pids = JSON.parse(Buffer.from((await h.agent.listProcesses({ containerId: id, format: 'json', args: [] })).processList).toString()) as number[];
+    expect(pids.length).toBeGreaterThan(0);
+    const table = Buffer.from((await h.agent.listProcesses({ containerId: id, format: 'table', args: [] })).processList).toString().trim().split('\n');
+    const pidColumn = table[0]!.trim().split(/\s+/).indexOf('PID');
+    expect(pidColumn).toBeGreaterThanOrEqual(0);
+    expect(table.slice(1).map((l) => Number(l.trim().split(/\s+/)[pidColumn])).sort()).toEqual([...pids].sort());
+    expect(table.join('\n')).toMatch(/while :/);
+    await expect(h.agent.listProcesses({ containerId: 'nope', format: 'json', args: [] })).rejects.toMatchObject({ code: Code.NOT_FOUND });
     await h.agent.removeContainer({ containerId: id, timeout: 10 });
   });
 

@@ -144,6 +144,15 @@ describeVm('agent in the guest VM (QEMU TCG)', () => {
     expect(Buffer.from((await agent.readStdout({ containerId: 'cb', execId: '', len: 1024 }, { timeoutMs: 10_000 })).data).toString()).toMatch(/tick/);
     step('paused, stats, resumed');
 
+    // ListProcesses (Kata 3.x) with the guest's busybox ps: only the container's processes.
+    const pids = JSON.parse(Buffer.from((await agent.listProcesses({ containerId: 'cb', format: 'json', args: [] })).processList).toString()) as number[];
+    const table = Buffer.from((await agent.listProcesses({ containerId: 'cb', format: 'table', args: [] })).processList).toString().trim().split('\n');
+    const pidColumn = table[0]!.trim().split(/\s+/).indexOf('PID');
+    expect(pids.length).toBeGreaterThan(0);
+    expect(table.slice(1).map((l) => Number(l.trim().split(/\s+/)[pidColumn])).sort()).toEqual([...pids].sort());
+    expect(table.join('\n')).not.toMatch(/kata-agent/);
+    step('ListProcesses');
+
     // UpdateContainer changes the cgroup: the new limit shows in the stats.
     await agent.updateContainer({ containerId: 'cb', resources: { Memory: { Limit: 256 << 20 }, Pids: { Limit: 500 } } });
     const updated = await agent.statsContainer({ containerId: 'cb' });

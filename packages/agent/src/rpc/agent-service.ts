@@ -2,12 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AgentService } from '@kata-ts/protocol/kata';
 import type { CallContext, ServiceImplementation } from 'ttrpc-ts';
 import type { AgentConfig } from '../config';
+import { listProcesses } from '../container/process-list';
 import { copyFile } from '../copy-file';
 import { InvalidArgumentError } from '../errors';
 import type { Metrics } from '../metrics';
 import type { Network } from '../network/network';
 import type { Sandbox } from '../sandbox/sandbox';
 import { STORAGE_DRIVERS } from '../storage/handlers';
+import { run } from '../system/exec';
 import type { SystemOps } from '../system/system';
 import { normalizeExecId, validateId } from '../validate';
 import { AGENT_VERSION } from '../version';
@@ -131,6 +133,11 @@ export function agentService(d: AgentServiceDeps): ServiceImplementation<typeof 
     async statsContainer(req) {
       const c = sandbox.get(str(req.containerId));
       return { cgroupStats: await c.stats(), networkStats: await d.network.stats() };
+    },
+
+    async listProcesses(req) {
+      const c = sandbox.get(str(req.containerId));
+      return { processList: await listProcesses(await c.pids(), str(req.format), req.args ?? [], (args) => run('ps', args)) };
     },
 
     async pauseContainer(req) {

@@ -12,6 +12,7 @@ export const AgentService = {
     execProcess: method('ExecProcess', protobufCodec(pb.grpc.ExecProcessRequest), protobufCodec(pb.google.protobuf.Empty), 'unary'),
     signalProcess: method('SignalProcess', protobufCodec(pb.grpc.SignalProcessRequest), protobufCodec(pb.google.protobuf.Empty), 'unary'),
     waitProcess: method('WaitProcess', protobufCodec(pb.grpc.WaitProcessRequest), protobufCodec(pb.grpc.WaitProcessResponse), 'unary'),
+    listProcesses: method('ListProcesses', protobufCodec(pb.grpc.ListProcessesRequest), protobufCodec(pb.grpc.ListProcessesResponse), 'unary'),
     updateContainer: method('UpdateContainer', protobufCodec(pb.grpc.UpdateContainerRequest), protobufCodec(pb.google.protobuf.Empty), 'unary'),
     updateEphemeralMounts: method('UpdateEphemeralMounts', protobufCodec(pb.grpc.UpdateEphemeralMountsRequest), protobufCodec(pb.google.protobuf.Empty), 'unary'),
     statsContainer: method('StatsContainer', protobufCodec(pb.grpc.StatsContainerRequest), protobufCodec(pb.grpc.StatsContainerResponse), 'unary'),

@@ -13,6 +13,7 @@ export namespace grpc {
         execProcess: grpc.AgentService.ExecProcess;
         signalProcess: grpc.AgentService.SignalProcess;
         waitProcess: grpc.AgentService.WaitProcess;
+        listProcesses: grpc.AgentService.ListProcesses;
         updateContainer: grpc.AgentService.UpdateContainer;
         updateEphemeralMounts: grpc.AgentService.UpdateEphemeralMounts;
         statsContainer: grpc.AgentService.StatsContainer;
@@ -115,6 +116,17 @@ export namespace grpc {
           readonly path: "/grpc.AgentService/WaitProcess";
           readonly requestType: "WaitProcessRequest";
           readonly responseType: "WaitProcessResponse";
+          readonly requestStream: undefined;
+          readonly responseStream: undefined;
+        };
+        type ListProcessesCallback = (error: (Error|null), response?: grpc.ListProcessesResponse) => void;
+        type ListProcesses = {
+          (request: grpc.IListProcessesRequest, callback: grpc.AgentService.ListProcessesCallback): void;
+          (request: grpc.IListProcessesRequest): Promise<grpc.ListProcessesResponse>;
+          readonly name: "ListProcesses";
+          readonly path: "/grpc.AgentService/ListProcesses";
+          readonly requestType: "ListProcessesRequest";
+          readonly responseType: "ListProcessesResponse";
           readonly requestStream: undefined;
           readonly responseStream: undefined;
         };
@@ -714,6 +726,52 @@ export namespace grpc {
             $unknowns?: Uint8Array[];
         }
         type $Shape = grpc.WaitProcessResponse.$Properties;
+    }
+
+    interface IListProcessesRequest extends grpc.ListProcessesRequest.$Properties {
+    }
+
+    class ListProcessesRequest {
+        constructor(properties?: grpc.ListProcessesRequest.$Properties);
+        $unknowns?: Uint8Array[];
+        containerId: string;
+        format: string;
+        args: string[];
+        static create(properties: grpc.ListProcessesRequest.$Shape): grpc.ListProcessesRequest & grpc.ListProcessesRequest.$Shape;
+        static create(properties?: grpc.ListProcessesRequest.$Properties): grpc.ListProcessesRequest;
+        static encode(message: grpc.ListProcessesRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ListProcessesRequest & grpc.ListProcessesRequest.$Shape;
+    }
+
+    namespace ListProcessesRequest {
+        interface $Properties {
+            containerId?: (string|null);
+            format?: (string|null);
+            args?: (string[]|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = grpc.ListProcessesRequest.$Properties;
+    }
+
+    interface IListProcessesResponse extends grpc.ListProcessesResponse.$Properties {
+    }
+
+    class ListProcessesResponse {
+        constructor(properties?: grpc.ListProcessesResponse.$Properties);
+        $unknowns?: Uint8Array[];
+        processList: Uint8Array;
+        static create(properties: grpc.ListProcessesResponse.$Shape): grpc.ListProcessesResponse & grpc.ListProcessesResponse.$Shape;
+        static create(properties?: grpc.ListProcessesResponse.$Properties): grpc.ListProcessesResponse;
+        static encode(message: grpc.ListProcessesResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ListProcessesResponse & grpc.ListProcessesResponse.$Shape;
+    }
+
+    namespace ListProcessesResponse {
+        interface $Properties {
+            processList?: (Uint8Array|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = grpc.ListProcessesResponse.$Properties;
     }
 
     interface IUpdateContainerRequest extends grpc.UpdateContainerRequest.$Properties {

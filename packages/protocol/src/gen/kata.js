@@ -299,6 +299,47 @@ $root.grpc = (function() {
         });
 
         /**
+         * Callback as used by {@link grpc.AgentService#listProcesses}.
+         * @memberof grpc.AgentService
+         * @typedef ListProcessesCallback
+         * @type {function}
+         * @param {Error|null} error Error, if any
+         * @param {grpc.ListProcessesResponse} [response] ListProcessesResponse
+         */
+
+        /**
+         * Calls ListProcesses.
+         * @memberof grpc.AgentService
+         * @typedef ListProcesses
+         * @type {{
+         *   (request: grpc.IListProcessesRequest, callback: grpc.AgentService.ListProcessesCallback): void;
+         *   (request: grpc.IListProcessesRequest): Promise<grpc.ListProcessesResponse>;
+         *   readonly name: "ListProcesses";
+         *   readonly path: "/grpc.AgentService/ListProcesses";
+         *   readonly requestType: "ListProcessesRequest";
+         *   readonly responseType: "ListProcessesResponse";
+         *   readonly requestStream: undefined;
+         *   readonly responseStream: undefined;
+         * }}
+         */
+
+        /**
+         * Calls ListProcesses.
+         * @name grpc.AgentService#listProcesses
+         * @type {grpc.AgentService.ListProcesses}
+         */
+        $Object.defineProperties(AgentService.prototype.listProcesses = function(request, callback) {
+            return $protobuf.rpc.Service.prototype.rpcCall.call(this, AgentService.prototype.listProcesses, $root.grpc.ListProcessesRequest, $root.grpc.ListProcessesResponse, request, callback);
+        }, {
+            name: { value: "ListProcesses" },
+            path: { value: "/grpc.AgentService/ListProcesses" },
+            requestType: { value: "ListProcessesRequest" },
+            responseType: { value: "ListProcessesResponse" },
+            requestStream: { value: $undefined },
+            responseStream: { value: $undefined }
+        });
+
+        /**
          * Callback as used by {@link grpc.AgentService#updateContainer}.
          * @memberof grpc.AgentService
          * @typedef UpdateContainerCallback
@@ -3243,6 +3284,351 @@ $root.grpc = (function() {
         };
 
         return WaitProcessResponse;
+    })();
+
+    grpc.ListProcessesRequest = (function() {
+
+        /**
+         * Properties of a ListProcessesRequest.
+         * @typedef {Object} grpc.ListProcessesRequest.$Properties
+         * @property {string|null} [containerId] ListProcessesRequest containerId
+         * @property {string|null} [format] ListProcessesRequest format
+         * @property {Array.<string>|null} [args] ListProcessesRequest args
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a ListProcessesRequest.
+         * @memberof grpc
+         * @interface IListProcessesRequest
+         * @augments grpc.ListProcessesRequest.$Properties
+         * @deprecated Use grpc.ListProcessesRequest.$Properties instead.
+         */
+
+        /**
+         * Shape of a ListProcessesRequest.
+         * @typedef {grpc.ListProcessesRequest.$Properties} grpc.ListProcessesRequest.$Shape
+         */
+
+        /**
+         * Constructs a new ListProcessesRequest.
+         * @memberof grpc
+         * @classdesc Represents a ListProcessesRequest.
+         * @constructor
+         * @param {grpc.ListProcessesRequest.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        var ListProcessesRequest = function (properties) {
+            this.args = [];
+            if (properties)
+                for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * ListProcessesRequest containerId.
+         * @member {string} containerId
+         * @memberof grpc.ListProcessesRequest
+         * @instance
+         */
+        ListProcessesRequest.prototype.containerId = "";
+
+        /**
+         * ListProcessesRequest format.
+         * @member {string} format
+         * @memberof grpc.ListProcessesRequest
+         * @instance
+         */
+        ListProcessesRequest.prototype.format = "";
+
+        /**
+         * ListProcessesRequest args.
+         * @member {Array.<string>} args
+         * @memberof grpc.ListProcessesRequest
+         * @instance
+         */
+        ListProcessesRequest.prototype.args = $util.emptyArray;
+
+        /**
+         * Creates a new ListProcessesRequest instance using the specified properties.
+         * @function create
+         * @memberof grpc.ListProcessesRequest
+         * @static
+         * @param {grpc.ListProcessesRequest.$Properties=} [properties] Properties to set
+         * @returns {grpc.ListProcessesRequest} ListProcessesRequest instance
+         * @type {{
+         *   (properties: grpc.ListProcessesRequest.$Shape): grpc.ListProcessesRequest & grpc.ListProcessesRequest.$Shape;
+         *   (properties?: grpc.ListProcessesRequest.$Properties): grpc.ListProcessesRequest;
+         * }}
+         */
+        ListProcessesRequest.create = function(properties) {
+            return new ListProcessesRequest(properties);
+        };
+
+        /**
+         * Encodes the specified ListProcessesRequest message. Does not implicitly {@link grpc.ListProcessesRequest.verify|verify} messages.
+         * @function encode
+         * @memberof grpc.ListProcessesRequest
+         * @static
+         * @param {grpc.ListProcessesRequest.$Properties} message ListProcessesRequest message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        ListProcessesRequest.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.containerId != null && $Object.hasOwnProperty.call(message, "containerId") && message.containerId !== "")
+                writer.uint32(/* id 1, wireType 2 =*/10).string(message.containerId);
+            if (message.format != null && $Object.hasOwnProperty.call(message, "format") && message.format !== "")
+                writer.uint32(/* id 2, wireType 2 =*/18).string(message.format);
+            if (message.args != null && message.args.length)
+                for (var i = 0; i < message.args.length; ++i)
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.args[i]);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (var i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a ListProcessesRequest message from the specified reader or buffer.
+         * @function decode
+         * @memberof grpc.ListProcessesRequest
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {grpc.ListProcessesRequest & grpc.ListProcessesRequest.$Shape} ListProcessesRequest
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        ListProcessesRequest.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            var end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.grpc.ListProcessesRequest();
+            while (reader.pos < end) {
+                var start = reader.pos;
+                var tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                var wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.containerId = value;
+                        else
+                            delete message.containerId;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.format = value;
+                        else
+                            delete message.format;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.args && message.args.length))
+                            message.args = [];
+                        message.args.push(reader.stringVerify());
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        return ListProcessesRequest;
+    })();
+
+    grpc.ListProcessesResponse = (function() {
+
+        /**
+         * Properties of a ListProcessesResponse.
+         * @typedef {Object} grpc.ListProcessesResponse.$Properties
+         * @property {Uint8Array|null} [processList] ListProcessesResponse processList
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a ListProcessesResponse.
+         * @memberof grpc
+         * @interface IListProcessesResponse
+         * @augments grpc.ListProcessesResponse.$Properties
+         * @deprecated Use grpc.ListProcessesResponse.$Properties instead.
+         */
+
+        /**
+         * Shape of a ListProcessesResponse.
+         * @typedef {grpc.ListProcessesResponse.$Properties} grpc.ListProcessesResponse.$Shape
+         */
+
+        /**
+         * Constructs a new ListProcessesResponse.
+         * @memberof grpc
+         * @classdesc Represents a ListProcessesResponse.
+         * @constructor
+         * @param {grpc.ListProcessesResponse.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        var ListProcessesResponse = function (properties) {
+            if (properties)
+                for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * ListProcessesResponse processList.
+         * @member {Uint8Array} processList
+         * @memberof grpc.ListProcessesResponse
+         * @instance
+         */
+        ListProcessesResponse.prototype.processList = $util.newBuffer([]);
+
+        /**
+         * Creates a new ListProcessesResponse instance using the specified properties.
+         * @function create
+         * @memberof grpc.ListProcessesResponse
+         * @static
+         * @param {grpc.ListProcessesResponse.$Properties=} [properties] Properties to set
+         * @returns {grpc.ListProcessesResponse} ListProcessesResponse instance
+         * @type {{
+         *   (properties: grpc.ListProcessesResponse.$Shape): grpc.ListProcessesResponse & grpc.ListProcessesResponse.$Shape;
+         *   (properties?: grpc.ListProcessesResponse.$Properties): grpc.ListProcessesResponse;
+         * }}
+         */
+        ListProcessesResponse.create = function(properties) {
+            return new ListProcessesResponse(properties);
+        };
+
+        /**
+         * Encodes the specified ListProcessesResponse message. Does not implicitly {@link grpc.ListProcessesResponse.verify|verify} messages.
+         * @function encode
+         * @memberof grpc.ListProcessesResponse
+         * @static
+         * @param {grpc.ListProcessesResponse.$Properties} message ListProcessesResponse message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        ListProcessesResponse.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.processList != null && $Object.hasOwnProperty.call(message, "processList") && message.processList.length)
+                writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.processList);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (var i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a ListProcessesResponse message from the specified reader or buffer.
+         * @function decode
+         * @memberof grpc.ListProcessesResponse
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {grpc.ListProcessesResponse & grpc.ListProcessesResponse.$Shape} ListProcessesResponse
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        ListProcessesResponse.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            var end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.grpc.ListProcessesResponse();
+            while (reader.pos < end) {
+                var start = reader.pos;
+                var tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                var wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.bytes()).length)
+                            message.processList = value;
+                        else
+                            delete message.processList;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        return ListProcessesResponse;
     })();
 
     grpc.UpdateContainerRequest = (function() {
