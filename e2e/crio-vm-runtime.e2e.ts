@@ -221,9 +221,14 @@ describeKata("CRI-O's shim protocol driven by a test (CRI-O itself is not in Deb
     const keep = process.env.KATA_TS_E2E_KEEP_LOG;
     if (keep) writeFileSync(keep, [...ctrs.values()].map((c) => `== ${c.id}\n${c.log.text}`).join('\n'));
     // Only if a step failed midway: take down what this test started (by pid), then the test's own mounts.
+    let killed = false;
     for (const pid of [shimPid, qemuPid].filter(Boolean)) {
-      if (await isAlive(pid)) process.kill(pid, 'SIGKILL');
+      if (!(await isAlive(pid))) continue;
+      process.kill(pid, 'SIGKILL');
+      killed = true;
     }
+    // A SIGKILLed shim leaves its socket file; CRI-O has no `delete` action that would remove it.
+    if (killed && address) await rm(addressPath(address), { force: true });
     // The shim ran in this mount namespace (CRI-O's): its share mounts would be here.
     const sbs = path.join(KATA_STATE_DIR, 'sbs', sandboxId);
     for (const m of await mountsUnder(sbs)) await runOk('umount', ['-l', m]).catch(() => undefined);
