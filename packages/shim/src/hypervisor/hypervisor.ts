@@ -58,6 +58,8 @@ export interface VmSpec {
   incoming?: boolean;
   /** QMP socket QEMU listens on (templates and clones need it). */
   qmpSocket?: string;
+  /** Empty PCIe root ports for NIC hot-plug (template VMs and their clones; see nic-hotplug.ts). */
+  hotplugPorts?: number;
 }
 
 /** How a hypervisor process ended. */

@@ -55,6 +55,12 @@ describe('qemuArgs', () => {
     expect(after(template, '-object')).toContain('memory-backend-file,id=mem0,size=640M,mem-path=/run/t/memory,share=on');
     expect(template).not.toContain('-incoming');
     expect(qemuArgs(base)).not.toContain('-qmp');
+    // Template VMs and clones carry empty root ports; a clone's NICs are hot-plugged, not on its command line.
+    const nic = { id: 'net0', tap: 'tap0_kata', mac: '02:00:00:00:00:01', vhost: false, pciSlot: 0x10 };
+    const withNic = qemuArgs({ ...base, hotplugPorts: 2, nics: [nic], memoryFile: { path: '/run/t/memory', shared: false }, incoming: true, qmpSocket: '/q' });
+    expect(after(withNic, '-device')).toEqual(expect.arrayContaining(['pcie-root-port,id=hp0,bus=pcie.0,chassis=1,addr=0x18', 'pcie-root-port,id=hp1,bus=pcie.0,chassis=2,addr=0x19']));
+    expect(withNic).not.toContain('-netdev');
+    expect(qemuArgs({ ...base, nics: [nic] })).toContain('-netdev');
     expect(() => qemuArgs({ ...base, memoryFile: { path: '/m', shared: false }, share: { kind: 'virtio-fs', socketPath: '/v' } })).toThrow(/virtio-fs/);
   });
 

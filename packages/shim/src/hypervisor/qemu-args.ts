@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import type { VmSpec } from './hypervisor';
+import { hotplugPortArgs } from './nic-hotplug';
 import { nicArgs } from './qemu-nic-args';
 
 export const AGENT_PORT_NAME = 'agent.channel.0';
@@ -87,6 +88,8 @@ export function qemuArgs(spec: VmSpec): string[] {
       '-device', `vhost-user-fs-pci,chardev=vfs0,tag=${SHARE_MOUNT_TAG},queue-size=1024`,
     );
   }
-  args.push(...nicArgs(spec.nics ?? []));
+  args.push(...hotplugPortArgs(spec.hotplugPorts ?? 0));
+  // A clone gets its NICs hot-plugged after it resumes (nic-hotplug.ts): its devices are the template's.
+  if (!spec.incoming) args.push(...nicArgs(spec.nics ?? []));
   return args;
 }

@@ -11,6 +11,7 @@ import { LimitedLogger, type Logger } from '../framework/logging';
 import type { Hypervisor, VmExit, VmSpec } from './hypervisor';
 import { qemuArgs } from './qemu-args';
 import { restoreVmState, saveVmState } from './migration';
+import { hotplugNics } from './nic-hotplug';
 import { LineTail } from './process-output';
 import { QmpClient } from './qmp';
 import { Virtiofsd } from './virtiofsd';
@@ -94,7 +95,10 @@ export class QemuHypervisor implements Hypervisor {
     if (spec.incoming) {
       if (!options.restoreState) throw new Error('an incoming VM needs the device state to restore');
       const started = Date.now();
-      await this.withQmp((qmp) => restoreVmState(qmp, options.restoreState!, QMP_TIMEOUT_MS));
+      await this.withQmp(async (qmp) => {
+        await restoreVmState(qmp, options.restoreState!, QMP_TIMEOUT_MS);
+        if (spec.nics?.length) await hotplugNics(qmp, spec.nics, spec.hotplugPorts ?? 0);
+      });
       log.info({ subsystem: 'qemu', ms: Date.now() - started, state: options.restoreState }, 'VM restored from its template');
     }
   }

@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { restoreVmState, saveVmState } from './migration';
+import { hotplugNics } from './nic-hotplug';
 import { QmpClient, QmpError } from './qmp';
 
 /** A QMP peer that answers from a script: command name -> reply (or a function of the arguments). */
@@ -91,5 +92,30 @@ describe('QmpClient and VM state migration', () => {
     const qmp = await QmpClient.connect(sock, 1_000);
     await expect(restoreVmState(qmp, '/run/t/state', 1_000)).rejects.toThrow(/migration failed: Unknown savevm section/);
     qmp.close();
+  });
+});
+
+describe('NIC hot-plug into a clone', () => {
+  it('adds each tap netdev and its virtio-net device on its own root port, refusing more NICs than ports', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kata-ts-qmp-'));
+    const log: string[] = [];
+    const sock = path.join(dir, 'qmp.sock');
+    const server = await fakeQemu(sock, { qmp_capabilities: () => ({ return: {} }), netdev_add: () => ({ return: {} }), device_add: () => ({ return: {} }) }, log);
+    try {
+      const qmp = await QmpClient.connect(sock, 1_000);
+      const nics = [0, 1].map((i) => ({ id: `net${i}`, tap: `tap${i}_kata`, mac: `02:00:00:00:00:0${i}`, vhost: false, pciSlot: 0x10 + i }));
+      await hotplugNics(qmp, nics, 4);
+      expect(log.slice(1)).toEqual([
+        'netdev_add {"type":"tap","id":"net0","ifname":"tap0_kata","script":"no","downscript":"no","vhost":false}',
+        'device_add {"driver":"virtio-net-pci","netdev":"net0","mac":"02:00:00:00:00:00","bus":"hp0","id":"net0-nic","romfile":""}',
+        'netdev_add {"type":"tap","id":"net1","ifname":"tap1_kata","script":"no","downscript":"no","vhost":false}',
+        'device_add {"driver":"virtio-net-pci","netdev":"net1","mac":"02:00:00:00:00:01","bus":"hp1","id":"net1-nic","romfile":""}',
+      ]);
+      await expect(hotplugNics(qmp, nics, 1)).rejects.toThrow(/only 1 hot-plug ports/);
+      qmp.close();
+    } finally {
+      server.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -25,6 +25,7 @@ describe('templateKey', () => {
     expect(templateKey({ ...spec, memoryMiB: 1024 }, '/usr/bin/qemu')).not.toBe(templateKey(spec, '/usr/bin/qemu'));
     expect(templateKey({ ...spec, kernelParams: ['console=ttyS0', 'agent.log=debug'] }, '/usr/bin/qemu')).not.toBe(templateKey(spec, '/usr/bin/qemu'));
     expect(templateKey(spec, '/other/qemu')).not.toBe(templateKey(spec, '/usr/bin/qemu'));
+    expect(templateKey({ ...spec, hotplugPorts: 4 }, '/usr/bin/qemu')).not.toBe(templateKey(spec, '/usr/bin/qemu'));
   });
 });
 

@@ -20,7 +20,7 @@ import { sandboxDir } from './sandbox-files';
 import { buildVmSpec, chooseAgentChannel, vmSizing } from './vm-config';
 import { cloneSpec, obtainTemplate, templateIneligibility } from './vm-template';
 import { TemplateStore, type TemplateFiles } from '../hypervisor/template-store';
-import type { VmSpec } from '../hypervisor/hypervisor';
+import type { NicSpec, VmSpec } from '../hypervisor/hypervisor';
 import { messageOf } from '../errors';
 import path from 'node:path';
 
@@ -59,9 +59,20 @@ export async function bootQemuSandbox(req: BootRequest, log: Logger): Promise<Po
     : undefined;
   const dns = await dnsFromSpec(req.spec);
 
-  // A clone must have the template's devices; a pod with a network namespace may get NICs, so it boots cold.
-  if (netnsPath && config.factory.enableTemplate) log.info({ netns: netnsPath }, 'cold boot (no VM template): the pod has a network namespace');
-  const template = netnsPath ? undefined : await templateFor(req, specFor(path.join(dir, 'shared')), sizing, log);
+  const template = await templateFor(req, specFor(path.join(dir, 'shared')), sizing, log);
+  // Set once the pod's NICs are known: whether this sandbox really started from the template.
+  let clonedWithNics = false;
+  const chooseSpec = (from: TemplateFiles | undefined, sharedDir: string, nics: readonly NicSpec[]): VmSpec => {
+    const base = specFor(sharedDir);
+    if (!from) return base;
+    const why = templateIneligibility(config, { ...base, nics: [...nics] }, sizing);
+    if (why) {
+      log.info({ reason: why }, 'cold boot (no VM template)');
+      return base;
+    }
+    clonedWithNics = nics.length > 0;
+    return cloneSpec(base, from);
+  };
   const create = (from: TemplateFiles | undefined): Promise<PodVm> => Sandbox.create({
     id: req.sandboxId,
     dns,
@@ -70,8 +81,7 @@ export async function bootQemuSandbox(req: BootRequest, log: Logger): Promise<Po
     config,
     hostname: req.spec.hostname ?? '',
     log,
-    fromTemplate: !!from,
-    vmSpec: (share) => (from ? cloneSpec(specFor(share.sharedDir), from) : specFor(share.sharedDir)),
+    vmSpec: (share, nics) => chooseSpec(from, share.sharedDir, nics),
     createHypervisor: (spec) =>
       new QemuHypervisor(spec, {
         binary: h.path,
@@ -86,8 +96,9 @@ export async function bootQemuSandbox(req: BootRequest, log: Logger): Promise<Po
   try {
     return await create(template);
   } catch (err) {
-    log.warn({ err: messageOf(err), template: template.key }, 'starting from the VM template failed: discarding it and booting cold');
-    await new TemplateStore(config.factory.templatePath, log).discard(template.key).catch(() => undefined);
+    // A failed NIC hot-plug says nothing about the template; a failed restore without NICs does.
+    log.warn({ err: messageOf(err), template: template.key, withNics: clonedWithNics }, 'starting from the VM template failed: booting cold');
+    if (!clonedWithNics) await new TemplateStore(config.factory.templatePath, log).discard(template.key).catch(() => undefined);
     return create(undefined);
   }
 }

@@ -44,7 +44,8 @@ export interface SandboxInit {
   config: ShimConfig;
   hostname: string;
   /** Builds the VM spec once the share exists. */
-  vmSpec: (share: SandboxShareLike) => VmSpec;
+  /** Given the pod's NICs: a clone of a template when they fit its hot-plug ports, else a cold boot. */
+  vmSpec: (share: SandboxShareLike, nics: readonly NicSpec[]) => VmSpec;
   createHypervisor: HypervisorFactory;
   /** CreateSandbox's dns lines (Kata: the pod's resolv.conf). */
   dns?: string[];
@@ -52,8 +53,6 @@ export interface SandboxInit {
   setupNetwork?: () => Promise<SandboxNetwork | undefined>;
   /** Default: a SandboxShare (real mounts) in the sandbox directory. */
   createShare?: (dir: string, log: Logger) => SandboxShareLike;
-  /** The VM resumes a template's guest (its clock is the template's until set). */
-  fromTemplate?: boolean;
   log: Logger;
 }
 
@@ -92,11 +91,13 @@ export class Sandbox {
     try {
       await share.setup();
       network = await init.setupNetwork?.();
-      const spec = init.vmSpec(share);
-      if (network && network.nics().length > 0) {
-        spec.nics = network.nics();
+      const nics = network?.nics() ?? [];
+      const spec = init.vmSpec(share, nics);
+      if (network && nics.length > 0) {
+        spec.nics = nics;
         spec.netnsPath = network.netnsPath;
       }
+      const fromTemplate = !!spec.incoming;
       hypervisor = init.createHypervisor(spec);
       const started = Date.now();
       await hypervisor.start();
@@ -105,10 +106,10 @@ export class Sandbox {
       const transport = await hypervisor.connectAgent(config.agent.dialTimeout * 1000);
       agent = new KataAgentClient(transport, { timeoutsMs: { createContainer: config.runtime.createContainerTimeout * 1000 } });
       await waitForAgent(agent, hypervisor, deadline);
-      log.info({ ms: Date.now() - started, qemuPid: hypervisor.pid, fromTemplate: !!init.fromTemplate }, 'agent is up');
+      log.info({ ms: Date.now() - started, qemuPid: hypervisor.pid, fromTemplate }, 'agent is up');
       // The clock RPC goes out together with the next ones (ttrpc multiplexes; under TCG a round
       // trip costs tens of milliseconds).
-      const clock = init.fromTemplate ? agent.setGuestDateTime(new Date()) : Promise.resolve();
+      const clock = fromTemplate ? agent.setGuestDateTime(new Date()) : Promise.resolve();
       clock.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
       await network?.configureGuest(agent);
       await agent.createSandbox({

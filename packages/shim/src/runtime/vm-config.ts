@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { ShimConfig } from '../config/config';
 import type { AgentChannel, ShareDevice, VmSpec } from '../hypervisor/hypervisor';
 import { kernelParams } from '../hypervisor/kernel-params';
+import { NIC_HOTPLUG_PORTS } from '../hypervisor/nic-hotplug';
 import type { Sizing } from '../oci/annotations';
 
 export const AGENT_VSOCK_PORT = 1024;
@@ -74,5 +75,7 @@ export function buildVmSpec(input: VmSpecInput): VmSpec {
     share: shareDevice(config, vmDir, input.sharedDir),
     cpuFeatures: h.cpuFeatures,
     entropySource: h.entropySource,
+    // Template VMs (and so every VM that may be one or clone one) carry ports to hot-plug NICs into.
+    hotplugPorts: config.factory.enableTemplate ? NIC_HOTPLUG_PORTS : 0,
   };
 }

@@ -17,7 +17,9 @@ describe('VM template eligibility', () => {
     expect(templateIneligibility(config, spec, { vcpus: 1, memoryMiB: 1024 })).toMatch(/size/);
     expect(templateIneligibility(config, { ...spec, share: { kind: 'virtio-fs', socketPath: '/s' } }, size)).toMatch(/virtio-fs/);
     expect(templateIneligibility(config, { ...spec, agentChannel: { kind: 'vsock', cid: 9, port: 1024 } }, size)).toMatch(/vsock/);
-    expect(templateIneligibility(config, { ...spec, nics: [{} as never] }, size)).toMatch(/network/);
+    expect(templateIneligibility(config, { ...spec, nics: [{} as never] }, size)).toMatch(/hot-plug ports/);
+    expect(templateIneligibility(config, { ...spec, hotplugPorts: 2, nics: [{} as never, {} as never] }, size)).toBeUndefined();
+    expect(templateIneligibility(config, { ...spec, hotplugPorts: 2, nics: [{} as never, {} as never, {} as never] }, size)).toMatch(/more NICs/);
     expect(templateIneligibility({ ...config, factory: { ...config.factory, enableTemplate: false } }, spec, size)).toMatch(/enable_template/);
   });
 

@@ -33,8 +33,8 @@ export function templateIneligibility(config: ShimConfig, spec: VmSpec, sizing: 
   if (spec.share.kind !== 'virtio-9p') return 'the share is virtio-fs (its daemon cannot be part of a template)';
   // A vhost-vsock CID is read by the guest at boot: every clone would keep the template's.
   if (spec.agentChannel.kind !== 'virtio-serial') return 'the agent channel is vsock';
-  // Clones have the template's devices: a NIC would need hot-plugging after the restore.
-  if (spec.nics?.length) return 'the pod has network interfaces';
+  // Clones have the template's devices: NICs are hot-plugged into its empty ports after the restore.
+  if ((spec.nics?.length ?? 0) > (spec.hotplugPorts ?? 0)) return `the pod has more NICs than the ${spec.hotplugPorts ?? 0} hot-plug ports`;
   if (sizing.vcpus !== h.defaultVcpus || sizing.memoryMiB !== h.defaultMemory) return 'the sandbox asks for a non-default VM size';
   return undefined;
 }
