@@ -1,5 +1,6 @@
-// Development aid (run: TSX_TSCONFIG_PATH=packages/agent/tsconfig.json node --require tsx/cjs scripts/bench/boot-timeline.ts [kernel params]):
+// Development aid: boots the guest once with kata_ts.debug=1, waits for Health.Check and prints the
 // console (the init's timestamped steps and the agent's log lines) with the host-side ready time.
+// Run: TSX_TSCONFIG_PATH=packages/agent/tsconfig.json node --require tsx/cjs scripts/bench/boot-timeline.ts [kernel params]
 import { HealthService } from '@kata-ts/protocol/kata';
 import { Client, createServiceClient } from 'ttrpc-ts';
 import { bootGuest } from '../../packages/agent/test/harness/guest-vm';
