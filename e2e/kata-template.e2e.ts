@@ -6,31 +6,18 @@
  * real, separate guests: the right wall clock, different random numbers, their own containers; and a
  * configuration with enable_template = false still boots cold.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  INSTALLED_CONFIGS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired,
-  kataSkipReason, run, waitUntil, type CommandResult,
-} from './harness';
-import { listProcesses, type ProcessInfo } from './harness/procfs';
+import { KATA_STATE_DIR, KataCtr, NO_LEFTOVERS, describeKata, installedConfigWith, settledLeftovers, type PrivateContainerd } from './harness';
+import { listProcesses } from './harness/procfs';
 
-const RUNTIME = 'io.containerd.kata.v2';
 const TEST_TIMEOUT_MS = 300_000;
-/** The installed defaults (the base of this test's configurations). */
-const DEFAULTS_FILE = INSTALLED_CONFIGS[INSTALLED_CONFIGS.length - 1]!;
 
-const skipReason = kataSkipReason(undefined);
-const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
-
-function ok(r: CommandResult): string {
-  if (r.code !== 0) throw new Error(`exit ${r.code}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr}`);
-  return r.stdout;
-}
 
 describeKata('kata-ts VM templates through ctr', () => {
   let ctd: PrivateContainerd;
-  let image: string;
+  let kata: KataCtr;
   let tmpDir: string;
   let templates: string;
   let withTemplates: string;
@@ -44,39 +31,19 @@ describeKata('kata-ts VM templates through ctr', () => {
     return id;
   };
 
-  const runDetached = async (id: string, config: string) => {
-    ok(await run('ctr', ['--address', ctd.layout.address, '--namespace', ctd.namespace, 'run', '-d', '--null-io', '--runtime', RUNTIME,
-      '--runtime-config-path', config, image, id, 'sleep', '100000'], { timeoutMs: 240_000 }));
-  };
-
-  const exec = async (id: string, execId: string, script: string) => ok(await ctd.ctr(['task', 'exec', '--exec-id', execId, id, 'sh', '-c', script]));
-
-  const qemuOf = async (id: string): Promise<ProcessInfo> => {
-    const p = (await listProcesses()).find((q) => q.state !== 'Z' && q.argv.includes(`sandbox-${id}`));
-    if (!p) throw new Error(`no QEMU for sandbox ${id}`);
-    return p;
-  };
-
-  const remove = async (id: string) => {
-    await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id]);
-    await waitUntil(async () => !(await ctd.tasks()).some((t) => t.id === id && t.status !== 'STOPPED'), 30_000, 100);
-    await ctd.ctr(['task', 'delete', id]);
-    await ctd.ctr(['containers', 'delete', id]);
-  };
+  const runDetached = (id: string, config: string) => kata.runDetached(id, config, ['sleep', '100000']);
+  const exec = (id: string, execId: string, script: string) => kata.exec(id, execId, script);
+  const qemuOf = (id: string) => kata.qemuOf(id);
+  const remove = (id: string) => kata.remove(id);
 
   beforeAll(async () => {
     tmpDir = mkdtempSync(path.join(os.tmpdir(), 'kata-ts-tpl-e2e-'));
     templates = path.join(tmpDir, 'templates');
-    const installed = readFileSync(DEFAULTS_FILE, 'utf8');
-    if (!/^template_path = .*$/m.test(installed)) throw new Error(`${DEFAULTS_FILE} has no [factory] template_path: reinstall`);
     withTemplates = path.join(tmpDir, 'templates.toml');
     cold = path.join(tmpDir, 'cold.toml');
-    writeFileSync(withTemplates, installed.replace(/^enable_template = .*$/m, 'enable_template = true').replace(/^template_path = .*$/m, `template_path = ${JSON.stringify(templates)}`));
-    writeFileSync(cold, installed.replace(/^enable_template = .*$/m, 'enable_template = false').replace(/^template_path = .*$/m, `template_path = ${JSON.stringify(templates)}`));
-    ctd = await PrivateContainerd.start();
-    const img = await ensureTestImage();
-    await ctd.importImage(img.tarPath);
-    image = img.ref;
+    writeFileSync(withTemplates, installedConfigWith({ enable_template: true, template_path: templates }));
+    writeFileSync(cold, installedConfigWith({ enable_template: false, template_path: templates }));
+    ({ ctd, kata } = await KataCtr.start());
   }, 180_000);
 
   afterAll(async () => {
@@ -90,12 +57,7 @@ describeKata('kata-ts VM templates through ctr', () => {
 
   afterEach(async () => {
     const footprint = { paths: [...ids.map((id) => path.join(KATA_STATE_DIR, 'sbs', id)), ...ids.map((id) => ctd.shimSocketFor(id))] };
-    let left = await findLeftovers(footprint);
-    await waitUntil(async () => {
-      left = await findLeftovers(footprint);
-      return JSON.stringify(left) === JSON.stringify(NO_LEFTOVERS);
-    }, 20_000, 200);
-    expect(left).toEqual(NO_LEFTOVERS);
+    expect(await settledLeftovers(footprint)).toEqual(NO_LEFTOVERS);
     // No template VM may outlive its making.
     expect((await listProcesses()).filter((p) => p.state !== 'Z' && p.argv.some((a) => a.includes(templates))
       && !ids.some((id) => p.argv.includes(`sandbox-${id}`)))).toEqual([]);
