@@ -213,6 +213,16 @@ export class Container implements StateHost {
    * container and the bundle. Safe to call in any state.
    */
   async remove(timeoutSec: number): Promise<void> {
+    await this.stop(timeoutSec);
+    await this.ctx.crun.delete(this.id).catch((err: Error) => this.log.warn({ err: err.message }, 'crun delete failed'));
+    await fs.rm(this.bundleDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Kills everything and waits for the init to be gone (timeoutSec, 0 = no limit), then drops the
+   * process handles; crun's state and the bundle stay (remove() deletes them).
+   */
+  async stop(timeoutSec: number): Promise<void> {
     if (this.init.exitStatus === undefined) {
       await this.killAll();
       const exited = this.init.wait();
@@ -227,8 +237,6 @@ export class Container implements StateHost {
       }
     }
     this.destroy();
-    await this.ctx.crun.delete(this.id).catch((err: Error) => this.log.warn({ err: err.message }, 'crun delete failed'));
-    await fs.rm(this.bundleDir, { recursive: true, force: true });
   }
 
   /** Drops every process handle and watcher (their runners kill what is left). */

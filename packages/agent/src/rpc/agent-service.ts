@@ -58,7 +58,7 @@ export function agentService(d: AgentServiceDeps): ServiceImplementation<typeof 
     },
 
     async destroySandbox() {
-      await sandbox.destroy();
+      await sandbox.destroy({ poweringOff: d.config.mode === 'guest' });
       d.onDestroyed();
       return {};
     },
