@@ -103,11 +103,11 @@ async function floor(): Promise<number> {
   }
 }
 
-function rssFrom(metrics: string): number {
-  return Number(/^kata_agent_total_rss (\d+)/m.exec(metrics)?.[1] ?? NaN);
+function rssFrom(metrics: string, name = 'kata_agent_total_rss'): number {
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
 }
 
-async function memory(): Promise<{ idle: number; loaded: number; created: number }> {
+async function memory(): Promise<{ idle: number; idleAnon: number; idleFile: number; loaded: number; created: number }> {
   const shared = mkdtempSync(path.join(os.tmpdir(), 'kata-bench-share-'));
   const vm = bootGuest({ sharedDir: shared, initrd: INITRD || undefined, format: FORMAT || undefined });
   try {
@@ -116,7 +116,10 @@ async function memory(): Promise<{ idle: number; loaded: number; created: number
     await createServiceClient(client, HealthService).check({ service: '' }, { timeoutMs: 120_000 });
     // Let start-up garbage settle before reading the idle figure.
     await new Promise((r) => setTimeout(r, 3000));
-    const idle = rssFrom((await agent.getMetrics({})).metrics);
+    const idleMetrics = (await agent.getMetrics({})).metrics;
+    const idle = rssFrom(idleMetrics);
+    const idleAnon = rssFrom(idleMetrics, 'kata_agent_rss_anon');
+    const idleFile = rssFrom(idleMetrics, 'kata_agent_rss_file');
     const guestShared = '/run/kata-containers/shared/containers';
     await agent.createSandbox({
       sandboxId: 'bench0', hostname: 'bench',
@@ -134,7 +137,7 @@ async function memory(): Promise<{ idle: number; loaded: number; created: number
     const loaded = rssFrom((await agent.getMetrics({})).metrics);
     await agent.destroySandbox({});
     client.close();
-    return { idle, loaded, created };
+    return { idle, idleAnon, idleFile, loaded, created };
   } finally {
     await vm.kill();
     rmSync(shared, { recursive: true, force: true });
@@ -174,7 +177,7 @@ async function main(): Promise<void> {
   }
   if (READY_ONLY) return;
   const mem = await memory();
-  console.log(`agent RSS in the guest: idle ${mib(mem.idle)} (target <= 40 MiB); with ${mem.created} containers ${mib(mem.loaded)}`);
+  console.log(`agent RSS in the guest: idle ${mib(mem.idle)} (target <= 40 MiB: anonymous ${mib(mem.idleAnon)} + mapped files ${mib(mem.idleFile)}, mostly node's own binary); with ${mem.created} containers ${mib(mem.loaded)}`);
   const size = (f: string): string => mib(statSync(path.join(IMAGES_OUT, f)).size);
   const bundle = path.join(REPO, 'packages/agent/dist/kata-agent.js');
   console.log(`images: vmlinux ${size('vmlinux')}, kata-initrd.img ${size('kata-initrd.img')}, `

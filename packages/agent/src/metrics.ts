@@ -37,6 +37,9 @@ export class Metrics {
       family('kata_agent_scrape_count', 'Metrics scrape count', 'counter', [[{}, this.scrapes]]),
       family('kata_agent_process_cpu_seconds_total', 'Agent CPU time in seconds', 'counter', [[{ item: 'utime' }, utime], [{ item: 'stime' }, stime]]),
       family('kata_agent_total_rss', 'Agent resident set size in bytes', 'gauge', [[{}, kb('VmRSS', status)]]),
+      // What the RSS is made of: the agent's own memory, and pages of mapped files (node's binary, shared page cache).
+      family('kata_agent_rss_anon', 'Agent anonymous resident memory in bytes', 'gauge', [[{}, kb('RssAnon', status)]]),
+      family('kata_agent_rss_file', 'Agent resident pages of mapped files in bytes', 'gauge', [[{}, kb('RssFile', status)]]),
       family('kata_agent_total_vm', 'Agent virtual memory size in bytes', 'gauge', [[{}, kb('VmSize', status)]]),
       family('kata_agent_memory', 'Agent resident memory by kind (smaps_rollup) in bytes', 'gauge',
         ['Rss', 'Pss', 'Anonymous', 'Shared_Clean', 'Private_Clean', 'Private_Dirty'].map((k) => [{ item: k }, kb(k, smaps)] as [Record<string, string>, number])),

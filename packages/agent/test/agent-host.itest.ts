@@ -167,6 +167,8 @@ describeHost('agent in host mode', () => {
     expect(d.agentDetails?.storageHandlers).toContain('9p');
     const m = await h.agent.getMetrics({});
     expect(m.metrics).toMatch(/^kata_agent_total_rss \d+/m);
+    expect(m.metrics).toMatch(/^kata_agent_rss_anon \d+/m);
+    expect(m.metrics).toMatch(/^kata_agent_rss_file \d+/m);
     expect(m.metrics).toMatch(/^kata_guest_meminfo\{item="MemTotal"\} \d+/m);
     expect((await h.agent.listInterfaces({})).Interfaces.some((i) => i.name === 'lo')).toBe(true);
     await h.agent.listRoutes({});
