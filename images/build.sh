@@ -283,14 +283,16 @@ build_modules() {
 		for x in ${soft_of[$m]:-} ${deps_of[$m]:-}; do visit "$x"; done
 		order+=("$m")
 	}
-	for name in $MODLIST; do
+	for name in $LOADLIST; do
 		f=$(resolve_module "$name")
 		if [ -n "$f" ]; then visit "$f"; fi
 	done
 	printf '%s\n' "${order[@]}" >"$MODTREE/lib/modules/$KVER/kata-ts.load"
 }
 MODLIST=$(grep -v '^[[:space:]]*#' "$LIB/modules.list" | awk 'NF{print $1}'; echo "$DISK_FS")
-MKEY=$(printf '%s\n' "$KKEY" "$MODLIST" "$(fnkey build_modules resolve_module)" | strsha)
+# Loaded at boot (kata-ts.load): all but the "ondemand" ones, which only ship.
+LOADLIST=$(grep -v '^[[:space:]]*#' "$LIB/modules.list" | awk 'NF && $2 != "ondemand" {print $1}'; echo "$DISK_FS")
+MKEY=$(printf '%s\n' "$KKEY" "$MODLIST" "$LOADLIST" "$(fnkey build_modules resolve_module)" | strsha)
 MODTREE=$CACHE/modules-$MKEY
 if ! fresh "$MODTREE.stamp" "$MKEY"; then
 	say "modules: resolving $(echo "$MODLIST" | wc -l) wanted modules for $KVER"

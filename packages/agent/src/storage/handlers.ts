@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError, UnavailableError } from '../errors';
 import type { Storage } from '../proto';
 import { mkdirInside } from '../safe-path';
-import { mount } from './mount';
+import { ensureFilesystem, mount } from './mount';
 import { findBlockDevice, pciPathToSysfs } from './pci';
 
 export interface StorageEnv {
@@ -61,6 +61,7 @@ export async function mountStorage(s: Storage, env: StorageEnv): Promise<Mounted
     case 'mmioblk': {
       if (!FSTYPE.test(s.fstype ?? '')) throw new InvalidArgumentError(`invalid block storage fstype ${JSON.stringify(s.fstype)}`);
       const device = await blockDevice(driver, s.source ?? '', env);
+      await ensureFilesystem(s.fstype!);
       const target = await mkdirInside(env.roots, s.mountPoint, 'storage mount point');
       await mount(device, target, s.fstype!, options);
       return { mountPoint: target, mounted: true };

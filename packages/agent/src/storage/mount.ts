@@ -21,6 +21,22 @@ export async function isMountPoint(p: string): Promise<boolean> {
   return (await mountPoints()).has(p);
 }
 
+/** Filesystem types the kernel knows now (/proc/filesystems). */
+export function parseFilesystems(text: string): Set<string> {
+  return new Set(text.split('\n').map((l) => l.trim().split(/\s+/).pop() ?? '').filter(Boolean));
+}
+
+/**
+ * Makes sure the kernel can mount `fstype`: the guest image ships some filesystems as modules that
+ * are not loaded at boot (images/lib/modules.list "ondemand"), so load it when it is not there yet.
+ * The caller has validated the name (lowercase letters and digits).
+ */
+export async function ensureFilesystem(fstype: string): Promise<void> {
+  const known = parseFilesystems(await fs.readFile('/proc/filesystems', 'utf8').catch(() => ''));
+  if (known.has(fstype)) return;
+  await run('modprobe', [fstype]);
+}
+
 /** mount(8) with the given type, source and options (no shell). */
 export async function mount(source: string, target: string, fstype: string, options: string[]): Promise<void> {
   const args = ['-t', fstype];

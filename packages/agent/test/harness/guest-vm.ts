@@ -46,6 +46,8 @@ export interface GuestVmOptions {
    * private for a clone; a QMP socket; a clone starts with -incoming defer and waits for its state.
    */
   template?: { memoryFile: string; shared: boolean; incoming: boolean };
+  /** Extra raw disks as virtio-blk devices at these root bus slots (Kata "blk" storages name them by PCI path). */
+  disks?: Array<{ file: string; slot: number }>;
 }
 
 export interface GuestVm {
@@ -99,6 +101,9 @@ export function bootGuest(opts: GuestVmOptions = {}): GuestVm {
     args.push('-initrd', path.join(IMAGES_OUT, m.default.initrd));
   }
   args.push('-append', opts.append ? `${cmdline} ${opts.append}` : cmdline);
+  for (const [i, d] of (opts.disks ?? []).entries()) {
+    args.push('-drive', `file=${d.file},if=none,id=disk${i},format=raw`, '-device', `virtio-blk-pci,drive=disk${i},addr=0x${d.slot.toString(16)}`);
+  }
   if (tpl) {
     args.push('-object', `memory-backend-file,id=mem0,size=${opts.memoryMiB ?? 512}M,mem-path=${tpl.memoryFile},share=${tpl.shared ? 'on' : 'off'}`,
       '-device', 'vmgenid,guid=auto', '-qmp', `unix:${path.join(dir, 'qmp.sock')},server=on,wait=off`);
