@@ -52,10 +52,12 @@ if grep -q '"source": *"[^"]*standin' "$IMAGE_OUT/manifest.json"; then
 	exit 1
 fi
 
-# The shim: the one-file bundle the build made, with this node on its #! line.
+# The shim: bundled again here (under a second) so that its Revision stamp is this checkout's even when
+# turbo replayed a cached build, with this node on its #! line.
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-{ echo "#!$(command -v node)"; tail -n +2 packages/shim/dist/containerd-shim-kata-v2.js; } >"$TMP/containerd-shim-kata-v2"
+node packages/shim/scripts/bundle.mjs "$TMP/shim.js" >/dev/null
+{ echo "#!$(command -v node)"; tail -n +2 "$TMP/shim.js"; } >"$TMP/containerd-shim-kata-v2"
 install_file "$TMP/containerd-shim-kata-v2" "$DESTDIR$PREFIX/bin/containerd-shim-kata-v2" 0755
 
 # The kata-ts command, once its package exists.
