@@ -30,6 +30,7 @@ export { QmpClient, QmpError } from './hypervisor/qmp';
 export { saveVmState, restoreVmState } from './hypervisor/migration';
 export { TemplateStore, templateKey } from './hypervisor/template-store';
 export type { TemplateFiles } from './hypervisor/template-store';
+export { templateIneligibility } from './runtime/vm-template';
 
 /**** Agent client ****/
 export { KataAgentClient } from './agent/agent-client';

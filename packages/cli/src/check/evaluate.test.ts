@@ -16,6 +16,7 @@ function facts(over: Partial<{ [K in keyof HostFacts]: Partial<HostFacts[K]> }> 
     image: { kernel: { path: '/k', exists: true }, initrd: { path: '/i', exists: true } },
     manifest: { path: '/m.json', versions: { kernel: '6.1.0', node: 'v20', crun: '1.8', agent: 'abcdef0123456789', format: 'disk' } },
     shim: { path: '/usr/local/bin/containerd-shim-kata-v2', version: '0.1.0, revision abc' },
+    templates: { enabled: true, path: '/run/kata-ts/template', ready: [{ key: 'a'.repeat(32), madeAt: '2026-11-23T21:00:00.000Z', ramBytes: 150 * 1048576 }] },
   };
   const merged = { ...base } as Record<string, unknown>;
   for (const [k, v] of Object.entries(over)) merged[k] = { ...(base as unknown as Record<string, object>)[k], ...v };
@@ -32,7 +33,7 @@ describe('kata-ts check verdicts', () => {
   it('passes a complete host that falls back to TCG, with a warning that says why and that the answer was cached', () => {
     const checks = evaluate(facts());
     expect(exitCode(checks)).toBe(0);
-    expect(checks.map((c) => c.name)).toEqual(['config', 'qemu', 'accel', 'agent-channel', 'shared-fs', 'guest-image', 'image-manifest', 'shim']);
+    expect(checks.map((c) => c.name)).toEqual(['config', 'qemu', 'accel', 'agent-channel', 'shared-fs', 'guest-image', 'image-manifest', 'shim', 'vm-templates']);
     const accel = byName(checks, 'accel');
     expect(accel).toMatchObject({ status: 'warn', data: { configured: 'auto', choice: 'tcg', cached: true } });
     expect(accel.reason).toMatch(/did not finish booting.*cached in \/run\/kata-ts\/accel-probe.json/);
@@ -92,7 +93,7 @@ describe('kata-ts check output', () => {
     const text = formatText(evaluate(facts({ shim: { path: undefined } })));
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^ok {4}config {10}loaded \/etc\/kata-ts\/configuration.toml$/);
-    expect(lines.filter((l) => /^(ok|warn|fail) /.test(l))).toHaveLength(8);
+    expect(lines.filter((l) => /^(ok|warn|fail) /.test(l))).toHaveLength(9);
     expect(text).toContain('1. /etc/kata-ts/configuration.toml: loaded');
     expect(text.trimEnd().split('\n').pop()).toBe('kata-ts cannot run pods on this host: shim failed');
   });
@@ -100,6 +101,14 @@ describe('kata-ts check output', () => {
   it('prints JSON with the exit code and every check', () => {
     const doc = JSON.parse(formatJson(evaluate(facts())));
     expect(doc).toMatchObject({ ok: true, exitCode: 0 });
-    expect(doc.checks).toHaveLength(8);
+    expect(doc.checks).toHaveLength(9);
+  });
+
+  it('says whether sandboxes start from VM templates, and why not', () => {
+    expect(byName(evaluate(facts()), 'vm-templates')).toMatchObject({ status: 'ok', reason: expect.stringMatching(/^on: .*1 ready in \/run\/kata-ts\/template \(150 MiB/) });
+    expect(byName(evaluate(facts({ templates: { ready: [] } })), 'vm-templates').reason).toMatch(/none made yet/);
+    expect(byName(evaluate(facts({ templates: { enabled: false } })), 'vm-templates')).toMatchObject({ status: 'ok', reason: expect.stringMatching(/^off/) });
+    expect(byName(evaluate(facts({ templates: { unusable: 'the agent channel is vsock' } })), 'vm-templates'))
+      .toMatchObject({ status: 'warn', reason: expect.stringMatching(/unused .*vsock/) });
   });
 });

@@ -36,4 +36,12 @@ export interface HostFacts {
   image: { kernel: PathFact; initrd?: PathFact; image?: PathFact };
   manifest: { path: string; versions?: ImageVersions; error?: string };
   shim: { path?: string; version?: string; error?: string };
+  templates: {
+    enabled: boolean;
+    path: string;
+    /** Why this configuration's default sandbox cannot be a template clone (templates then unused). */
+    unusable?: string;
+    /** Templates ready on disk: key, when made, bytes of RAM file actually allocated. */
+    ready: Array<{ key: string; madeAt: string; ramBytes: number }>;
+  };
 }

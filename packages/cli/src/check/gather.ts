@@ -4,7 +4,9 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { chooseAccel, chooseAgentChannel, kvmUsable, shareDevice, type ShimConfig } from '@kata-ts/shim';
+import {
+  buildVmSpec, chooseAccel, chooseAgentChannel, kvmUsable, shareDevice, templateIneligibility, vmSizing, type ShimConfig,
+} from '@kata-ts/shim';
 import type { LoadedConfig } from '../config-lookup';
 import type { HostFacts, PathFact } from './facts';
 import { isExecutable, manifestVersions, outputLines, which } from './probe-tools';
@@ -51,6 +53,28 @@ async function manifestFacts(kernel: string): Promise<HostFacts['manifest']> {
   }
 }
 
+/** VM templates: on or off, usable with this configuration's default sandbox, and which are ready. */
+async function templateFacts(config: ShimConfig, vhostVsock: boolean): Promise<HostFacts['templates']> {
+  const f = config.factory;
+  const facts: HostFacts['templates'] = { enabled: f.enableTemplate, path: f.templatePath, ready: [] };
+  if (f.enableTemplate) {
+    const sizing = vmSizing(config, { vcpus: 0, memoryMiB: 0 });
+    const spec = buildVmSpec({ config, sandboxId: 'check', sandboxDir: '/nonexistent', sharedDir: '/nonexistent', accel: 'tcg', sizing, agentChannel: chooseAgentChannel('', vhostVsock) });
+    const why = templateIneligibility(config, spec, sizing);
+    if (why) facts.unusable = why;
+  }
+  for (const key of await fs.readdir(f.templatePath).catch(() => [] as string[])) {
+    if (!/^[0-9a-f]{32}$/.test(key)) continue;
+    const dir = path.join(f.templatePath, key);
+    const ready = await fs.readFile(path.join(dir, 'ready'), 'utf8').then((t) => JSON.parse(t) as { at?: string }, () => undefined);
+    if (!ready) continue;
+    const ram = await fs.stat(path.join(dir, 'memory')).then((st) => st.blocks * 512, () => 0);
+    facts.ready.push({ key, madeAt: ready.at ?? 'unknown', ramBytes: ram });
+  }
+  facts.ready.sort((a, b) => b.madeAt.localeCompare(a.madeAt));
+  return facts;
+}
+
 async function shimFacts(): Promise<HostFacts['shim']> {
   const file = await which(SHIM_BINARY);
   if (!file) return {};
@@ -69,7 +93,9 @@ export async function gatherFacts(loaded: LoadedConfig, options: GatherOptions):
   const { config } = loaded;
   const h = config.hypervisor;
   const vhostVsock = existsSync('/dev/vhost-vsock');
-  const [qemu, accel, manifest, shim] = await Promise.all([qemuFacts(h.path), accelFacts(config, options), manifestFacts(h.kernel), shimFacts()]);
+  const [qemu, accel, manifest, shim, templates] = await Promise.all([
+    qemuFacts(h.path), accelFacts(config, options), manifestFacts(h.kernel), shimFacts(), templateFacts(config, vhostVsock),
+  ]);
   return {
     config: { source: config.source, lookup: loaded.lookup, ...(loaded.error !== undefined ? { error: loaded.error } : {}) },
     qemu,
@@ -88,5 +114,6 @@ export async function gatherFacts(loaded: LoadedConfig, options: GatherOptions):
     },
     manifest,
     shim,
+    templates,
   };
 }
