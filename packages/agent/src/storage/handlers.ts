@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError, UnavailableError } from '../errors';
 import type { Storage } from '../proto';
 import { mkdirInside } from '../safe-path';
-import { ensureFilesystem, mount } from './mount';
+import { ensureFilesystem, mountOnDir } from './mount';
 import { findBlockDevice, pciPathToSysfs } from './pci';
 
 export interface StorageEnv {
@@ -38,14 +38,14 @@ export async function mountStorage(s: Storage, env: StorageEnv): Promise<Mounted
       if (s.fstype && s.fstype !== fstype) throw new InvalidArgumentError(`${driver} storage with fstype ${s.fstype}`);
       if (!TAG.test(s.source ?? '')) throw new InvalidArgumentError(`invalid ${driver} source ${JSON.stringify(s.source)}`);
       const target = await mkdirInside(env.roots, s.mountPoint, 'storage mount point');
-      await mount(s.source!, target, fstype, options);
+      await mountOnDir(s.source!, target, fstype, options);
       return { mountPoint: target, mounted: true };
     }
     case 'ephemeral': {
       const fstype = s.fstype || 'tmpfs';
       if (fstype !== 'tmpfs' && fstype !== 'hugetlbfs') throw new InvalidArgumentError(`ephemeral storage with fstype ${fstype}`);
       const target = await mkdirInside(env.roots, s.mountPoint, 'storage mount point');
-      await mount(TAG.test(s.source ?? '') ? s.source! : fstype, target, fstype, options);
+      await mountOnDir(TAG.test(s.source ?? '') ? s.source! : fstype, target, fstype, options);
       return { mountPoint: target, mounted: true };
     }
     case 'local': {
@@ -63,7 +63,7 @@ export async function mountStorage(s: Storage, env: StorageEnv): Promise<Mounted
       const device = await blockDevice(driver, s.source ?? '', env);
       await ensureFilesystem(s.fstype!);
       const target = await mkdirInside(env.roots, s.mountPoint, 'storage mount point');
-      await mount(device, target, s.fstype!, options);
+      await mountOnDir(device, target, s.fstype!, options);
       return { mountPoint: target, mounted: true };
     }
     default:

@@ -1,5 +1,7 @@
 import { promises as fs } from 'node:fs';
-import { run } from '../system/exec';
+import { InvalidArgumentError } from '../errors';
+import { fdPath } from '../safe-path';
+import { run, runWithFd } from '../system/exec';
 
 /** Mount points from /proc/self/mountinfo (field 5, with octal escapes decoded). */
 export async function mountPoints(): Promise<Set<string>> {
@@ -44,6 +46,29 @@ export async function mount(source: string, target: string, fstype: string, opti
   if (opts) args.push('-o', opts);
   args.push(source, target);
   await run('mount', args);
+}
+
+/**
+ * mount(8) onto a directory that was checked to be inside the allowed roots (`target`, a real path),
+ * without a window between the check and the mount: the directory is opened (no symlink followed at
+ * the end), the descriptor's real path must still be `target`, and mount(8) gets it as
+ * /proc/self/fd/3, which the kernel resolves to that very directory whatever the path points at by then.
+ */
+export async function mountOnDir(source: string, target: string, fstype: string, options: string[]): Promise<void> {
+  const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
+  const dir = await fs.open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+    throw new InvalidArgumentError(`mount point ${target} is not a plain directory (${err.code ?? err.message})`);
+  });
+  try {
+    const now = await fdPath(dir.fd);
+    if (now !== target) throw new InvalidArgumentError(`mount point ${target} was replaced while being mounted (now ${now})`);
+    const args = ['-t', fstype];
+    const opts = options.filter((o) => o.length > 0).join(',');
+    if (opts) args.push('-o', opts);
+    await runWithFd('mount', [...args, source, '/proc/self/fd/3'], dir.fd);
+  } finally {
+    await dir.close();
+  }
 }
 
 /** umount(8); a lazy detach when the mount is busy. */
