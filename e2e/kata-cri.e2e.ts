@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pb } from '@kata-ts/protocol/cri';
 import {
-  CRI_NAMESPACE, CriClient, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensurePauseImage, ensureTestImage, findLeftovers,
+  CRI_NAMESPACE, CriClient, INSTALLED_CONFIGS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensurePauseImage, ensureTestImage, findLeftovers,
   hostTestsRequired, kataSkipReason, readGuestManifest, waitUntil, type GuestManifest,
 } from './harness';
 import { listProcesses } from './harness/procfs';
@@ -45,12 +45,12 @@ describeKata('kata-ts through the CRI (RuntimeClass handler kata)', () => {
     logDirectory: logDir,
     linux: { securityContext: hostNetwork },
   });
-  const containerConfig = (name: string, command: string[]): pb.runtime.v1.ContainerConfig.$Properties => ({
+  const containerConfig = (name: string, command: string[], memoryLimitMiB = 0): pb.runtime.v1.ContainerConfig.$Properties => ({
     metadata: { name, attempt: 0 },
     image: { image: busybox },
     command,
     logPath: `${name}.log`,
-    linux: { securityContext: hostNetwork },
+    linux: { securityContext: hostNetwork, ...(memoryLimitMiB ? { resources: { memoryLimitInBytes: memoryLimitMiB * 1048576 } } : {}) },
   });
 
   /** Shims and QEMUs of a pod: the shim by our containerd's address and the pod id, QEMU by its sandbox name. */
@@ -101,7 +101,8 @@ describeKata('kata-ts through the CRI (RuntimeClass handler kata)', () => {
     ids.push(pod);
     const tPod = Date.now();
 
-    const sleeper = await cri.createContainer(pod, containerConfig('sleeper', ['sleep', '600']), sandboxConfig);
+    // containerd 1.6's CRI sends no sandbox sizing: the VM boots at default_memory and grows by the limit.
+    const sleeper = await cri.createContainer(pod, containerConfig('sleeper', ['sleep', '600'], 256), sandboxConfig);
     ids.push(sleeper);
     await cri.startContainer(sleeper);
     const exiter = await cri.createContainer(pod, containerConfig('exiter', ['sh', '-c', 'echo hello from exiter; exit 3']), sandboxConfig);
@@ -124,6 +125,12 @@ describeKata('kata-ts through the CRI (RuntimeClass handler kata)', () => {
     expect(exit).toEqual({ exitCode: 7, stdout: 'out\n', stderr: 'err\n' });
     const hostname = await cri.execSync(sleeper, ['hostname']);
     expect(hostname).toMatchObject({ exitCode: 0, stdout: `${POD_HOSTNAME}\n` });
+    // The sleeper's 256 MiB were hot-plugged: the guest now sees more than the VM booted with
+    // (a VM of default_memory MiB shows less than that, the kernel keeps some).
+    const bootMiB = Number(/^default_memory = (\d+)/m.exec(readFileSync(INSTALLED_CONFIGS[INSTALLED_CONFIGS.length - 1]!, 'utf8'))?.[1]);
+    const memTotalKiB = Number(/^MemTotal:\s+(\d+) kB/m.exec((await cri.execSync(sleeper, ['cat', '/proc/meminfo'])).stdout)?.[1]);
+    expect(bootMiB).toBeGreaterThan(0);
+    expect(memTotalKiB).toBeGreaterThan(bootMiB * 1024);
 
     // One shim and one QEMU for the whole pod.
     const procs = await kataProcesses(pod);

@@ -48,6 +48,8 @@ export interface GuestVmOptions {
   template?: { memoryFile: string; shared: boolean; incoming: boolean };
   /** Extra raw disks as virtio-blk devices at these root bus slots (Kata "blk" storages name them by PCI path). */
   disks?: Array<{ file: string; slot: number }>;
+  /** More QEMU arguments (appended last). */
+  extraArgs?: string[];
 }
 
 export interface GuestVm {
@@ -116,6 +118,7 @@ export function bootGuest(opts: GuestVmOptions = {}): GuestVm {
   if (opts.sharedDir) {
     args.push('-fsdev', `local,id=fs0,path=${opts.sharedDir},security_model=none`, '-device', 'virtio-9p-pci,fsdev=fs0,mount_tag=kataShared');
   }
+  args.push(...(opts.extraArgs ?? []));
   const startedAt = performance.now();
   const proc = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -24,6 +24,8 @@ export interface AgentClient {
   createSandbox(params: CreateSandboxParams): Promise<void>;
   destroySandbox(): Promise<void>;
   getGuestDetails(): Promise<GuestDetails>;
+  /** Onlines hot-plugged CPUs (up to nbCpus; 0: all) and, unless cpuOnly, hot-plugged memory. */
+  onlineCpuMem(nbCpus: number, cpuOnly: boolean): Promise<void>;
   /** Sets the guest's wall clock (a VM restored from a template wakes up with the template's time). */
   setGuestDateTime(now: Date): Promise<void>;
   createContainer(params: CreateContainerParams, timeoutMs?: number): Promise<void>;
@@ -119,6 +121,10 @@ export class KataAgentClient implements AgentClient {
 
   async getGuestDetails(): Promise<GuestDetails> {
     return guestDetailsFromPb(await this.agent.getGuestDetails({ memBlockSize: true, memHotplugProbe: true }, this.opts('getGuestDetails')));
+  }
+
+  async onlineCpuMem(nbCpus: number, cpuOnly: boolean): Promise<void> {
+    await this.agent.onlineCPUMem({ wait: true, nbCpus, cpuOnly }, this.opts('onlineCpuMem'));
   }
 
   async setGuestDateTime(now: Date): Promise<void> {

@@ -30,6 +30,7 @@ export const AGENT_TIMEOUTS_MS = {
   listInterfaces: 30_000,
   listRoutes: 30_000,
   setGuestDateTime: 10_000,
+  onlineCpuMem: 30_000,
 } as const;
 
 export type AgentRpc = keyof typeof AGENT_TIMEOUTS_MS;

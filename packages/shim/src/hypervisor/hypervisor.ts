@@ -33,6 +33,9 @@ export interface VmSpec {
   accel: 'kvm' | 'tcg';
   vcpus: number;
   memoryMiB: number;
+  /** Upper bound for memory hot-plug (MiB) and the DIMM slots for it; none: no hot-plug. */
+  maxMemoryMiB?: number;
+  memorySlots?: number;
   kernel: string;
   initrd?: string;
   /** -bios image (empty: QEMU's default firmware). */
@@ -81,6 +84,8 @@ export interface Hypervisor {
   helperPids(): number[];
   /** The hypervisor's last words (stderr lines), for error messages. */
   diagnostics(): string[];
+  /** Hot-plugs `mib` MiB of guest RAM (one DIMM); the guest still has to online it. */
+  addMemory(mib: number): Promise<void>;
   /** Kills the hypervisor and waits for it to end. Idempotent. */
   stop(): Promise<void>;
 }

@@ -20,7 +20,9 @@ export interface KernelParamsInput {
 }
 
 export function kernelParams(input: KernelParamsInput): string[] {
-  const params: string[] = [...BASE_KERNEL_PARAMS, 'console=ttyS0'];
+  // Hot-plugged memory goes online as the kernel adds it (Kata's guest kernel is built that way;
+  // Debian's needs the parameter), so there is no window in which a DIMM is present but unusable.
+  const params: string[] = [...BASE_KERNEL_PARAMS, 'memhp_default_state=online', 'console=ttyS0'];
   params.push(input.debug ? 'debug' : 'quiet', 'panic=1');
   if (input.debug) params.push('kata_ts.debug=1');
   if (input.rootfsType) params.push('root=/dev/vda', `rootfstype=${input.rootfsType}`);

@@ -20,6 +20,7 @@ describe('qemuArgs', () => {
     expect(after(args, '-machine')).toEqual(['q35,accel=tcg']);
     expect(after(args, '-cpu')).toEqual(['max']);
     expect(after(args, '-m')).toEqual(['640M']);
+    expect(after(qemuArgs({ ...base, maxMemoryMiB: 4096, memorySlots: 10 }), '-m')).toEqual(['640M,slots=10,maxmem=4096M']);
     expect(after(args, '-smp')).toEqual(['2']);
     expect(args).toEqual(expect.arrayContaining(['-nodefaults', '-no-reboot', '-nographic']));
     expect(after(args, '-append')).toEqual(['console=ttyS0 quiet']);

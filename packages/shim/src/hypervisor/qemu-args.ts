@@ -30,7 +30,9 @@ export function qemuArgs(spec: VmSpec): string[] {
     '-name', `sandbox-${spec.sandboxId}`,
     '-machine', `q35,accel=${spec.accel}${spec.memoryFile ? ',memory-backend=mem0' : ''}`,
     '-cpu', kvm ? ['host', spec.cpuFeatures].filter(Boolean).join(',') : 'max',
-    '-m', `${spec.memoryMiB}M`,
+    '-m', spec.maxMemoryMiB && spec.maxMemoryMiB > spec.memoryMiB && spec.memorySlots
+      ? `${spec.memoryMiB}M,slots=${spec.memorySlots},maxmem=${spec.maxMemoryMiB}M`
+      : `${spec.memoryMiB}M`,
     '-smp', `${spec.vcpus}`,
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-rtc', 'base=utc,driftfix=slew,clock=host',

@@ -44,6 +44,8 @@ export class QemuHypervisor implements Hypervisor {
   private virtiofsd: Virtiofsd | undefined;
   private stderrTail: LineTail | undefined;
   private stopping: Promise<void> | undefined;
+  /** DIMMs hot-plugged so far (their ids). */
+  private dimms = 0;
 
   constructor(private readonly spec: VmSpec, private readonly options: QemuOptions) {}
 
@@ -117,6 +119,16 @@ export class QemuHypervisor implements Hypervisor {
     }
   }
 
+  async addMemory(mib: number): Promise<void> {
+    const n = this.dimms++;
+    await this.withQmp(async (qmp) => {
+      await qmp.execute('object-add', { 'qom-type': 'memory-backend-ram', id: `hotmem${n}`, size: mib * 1048576 });
+      await qmp.execute('device_add', { driver: 'pc-dimm', id: `dimm${n}`, memdev: `hotmem${n}` });
+      await waitForGuestInsert(qmp, `dimm${n}`, QMP_TIMEOUT_MS);
+    });
+    this.options.log.info({ subsystem: 'qemu', mib, dimm: n }, 'memory hot-plugged');
+  }
+
   /**
    * Turns this running VM into a template: pauses it, writes its device state to `file` (its RAM is
    * already in spec.memoryFile) and ends QEMU.
@@ -175,5 +187,23 @@ export class QemuHypervisor implements Hypervisor {
       await this.virtiofsd?.stop();
     })();
     return this.stopping;
+  }
+}
+
+/**
+ * Waits until the guest has processed a device's ACPI insert event (its _OST status, which QEMU
+ * reports in query-acpi-ospm-status): only then is hot-plugged memory there (and, with
+ * memhp_default_state=online, online).
+ */
+async function waitForGuestInsert(qmp: QmpClient, device: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await qmp.execute('query-acpi-ospm-status')) as Array<{ device?: string; source: number; status: number }>;
+    const mine = status.find((s) => s.device === device);
+    // source 1: insert event; status 0: success (ACPI _OST codes).
+    if (mine && mine.source === 1 && mine.status === 0) return;
+    if (mine && mine.source === 1 && mine.status !== 0x80) throw new Error(`the guest refused ${device} (ACPI _OST status ${mine.status})`);
+    if (Date.now() >= deadline) throw new Error(`the guest did not take ${device} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../framework/logging';
 import type { VmSpec } from './hypervisor';
 
 /** Bumped when the layout or the way templates are made changes: old ones are then ignored. */
-const TEMPLATE_FORMAT = 2;
+const TEMPLATE_FORMAT = 3;
 /** Templates kept besides the one in use (the newest by last use). */
 const KEEP_OTHERS = 1;
 const POLL_MS = 100;
@@ -55,6 +55,8 @@ export function templateKey(spec: VmSpec, qemuBinary: string): string {
     share: spec.share.kind === 'virtio-9p' ? `9p:${spec.share.msize}` : spec.share.kind,
     cpuFeatures: spec.cpuFeatures,
     hotplugPorts: spec.hotplugPorts ?? 0,
+    maxMemoryMiB: spec.maxMemoryMiB ?? 0,
+    memorySlots: spec.memorySlots ?? 0,
   };
   return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 32);
 }

@@ -27,6 +27,8 @@ export interface PodVm {
   readonly alive: boolean;
   onDeath(listener: (reason: string) => void): void;
   ensureAlive(): void;
+  /** Grows the VM's memory to at least totalMiB (hot-plug); never shrinks it. */
+  ensureMemory(totalMiB: number): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -38,6 +38,10 @@ class FakeHypervisor implements Hypervisor {
   helperPids(): number[] {
     return [];
   }
+  readonly added: number[] = [];
+  async addMemory(mib: number): Promise<void> {
+    this.added.push(mib);
+  }
   crash(): void {
     this.end({ code: 1, signal: null });
   }
@@ -123,5 +127,21 @@ describe('Sandbox', () => {
     expect(share.teardowns).toBe(1);
     await expect(fs.stat(path.join(dir, 'sbs'))).rejects.toThrow();
     silent.close();
+  });
+
+  it('grows memory by whole 128 MiB DIMMs within maxmem and the slots, onlining each, never shrinking', async () => {
+    const hv = new FakeHypervisor(() => agent.connect());
+    const sb = await Sandbox.create({
+      id: 'sb', dir: path.join(dir, 'sbs', 'sb'), config, hostname: 'h', log: silentLogger(),
+      vmSpec: () => ({ memoryMiB: 512, maxMemoryMiB: 1024, memorySlots: 2 }) as VmSpec, createHypervisor: () => hv, createShare: () => share,
+    });
+    await sb.ensureMemory(500); // already there
+    await sb.ensureMemory(700); // +188 -> two blocks
+    await sb.ensureMemory(600); // never shrinks
+    await sb.ensureMemory(5000); // capped by maxmem
+    await sb.ensureMemory(5000); // no slot left: keeps what it has
+    expect(hv.added).toEqual([256, 256]);
+    expect(agent.methods().filter((m) => m === 'OnlineCPUMem')).toHaveLength(2);
+    await sb.stop();
   });
 });

@@ -17,6 +17,15 @@ import { removeTree } from '../fs/safe-remove';
 import { writeSandboxRecord } from './sandbox-files';
 import type { ShareLike } from './pod-vm';
 
+/** Linux onlines hot-plugged memory in blocks of this size (x86-64). */
+const MEMORY_BLOCK_MIB = 128;
+
+interface MemoryState {
+  currentMiB: number;
+  maxMiB: number;
+  slotsLeft: number;
+}
+
 /** Builds the hypervisor for a VM (QEMU in production, a fake in tests). */
 export type HypervisorFactory = (spec: VmSpec) => Hypervisor;
 
@@ -77,7 +86,35 @@ export class Sandbox {
     private readonly config: ShimConfig,
     private readonly log: Logger,
     private readonly network?: SandboxNetwork,
+    private readonly memory: MemoryState = { currentMiB: 0, maxMiB: 0, slotsLeft: 0 },
   ) {}
+
+  private memoryChange: Promise<void> = Promise.resolve();
+
+  /**
+   * Grows the VM's RAM to at least totalMiB: one hot-plugged DIMM of whole 128 MiB blocks (Linux
+   * onlines memory in blocks of that size on x86), capped by maxmem, then onlined by the agent.
+   * Calls are serialised; a VM at its limit keeps what it has (logged).
+   */
+  ensureMemory(totalMiB: number): Promise<void> {
+    const run = this.memoryChange.then(async () => {
+      this.ensureAlive();
+      const m = this.memory;
+      if (totalMiB <= m.currentMiB) return;
+      const add = Math.min(Math.ceil((totalMiB - m.currentMiB) / MEMORY_BLOCK_MIB), Math.floor((m.maxMiB - m.currentMiB) / MEMORY_BLOCK_MIB)) * MEMORY_BLOCK_MIB;
+      if (add <= 0 || m.slotsLeft <= 0) {
+        this.log.warn({ wantMiB: totalMiB, haveMiB: m.currentMiB, maxMiB: m.maxMiB, slotsLeft: m.slotsLeft }, 'cannot grow the VM memory any further');
+        return;
+      }
+      await this.hypervisor.addMemory(add);
+      m.currentMiB += add;
+      m.slotsLeft--;
+      await this.agent.onlineCpuMem(0, false);
+      this.log.info({ addedMiB: add, memoryMiB: m.currentMiB }, 'VM memory grown');
+    });
+    this.memoryChange = run.catch(() => undefined);
+    return run;
+  }
 
   /** Boots the VM and prepares the guest; on any failure everything started is undone. */
   static async create(init: SandboxInit): Promise<Sandbox> {
@@ -124,7 +161,8 @@ export class Sandbox {
         }),
       });
       await clock;
-      const sandbox = new Sandbox(init.id, init.dir, init.hostname, share, hypervisor, agent, config, log, network);
+      const memory = { currentMiB: spec.memoryMiB, maxMiB: spec.maxMemoryMiB ?? spec.memoryMiB, slotsLeft: spec.memorySlots ?? 0 };
+      const sandbox = new Sandbox(init.id, init.dir, init.hostname, share, hypervisor, agent, config, log, network, memory);
       sandbox.watch();
       return sandbox;
     } catch (err) {

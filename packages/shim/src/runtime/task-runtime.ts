@@ -17,7 +17,7 @@ import { LimitedLogger, type Logger } from '../framework/logging';
 import type { Publisher } from '../framework/publisher';
 import type { MountSpec } from '../fs/mount';
 import type { StdioPaths } from '../io/host-io';
-import { podPlacement } from '../oci/annotations';
+import { podPlacement, requestedSizing } from '../oci/annotations';
 import { guestSpec } from '../oci/guest-spec';
 import { readSpec, type OciLinuxResources, type OciProcess } from '../oci/spec';
 import { Container } from './container';
@@ -27,6 +27,7 @@ import type { BootSandbox, PodVm } from './pod-vm';
 import { UNKNOWN_EXIT_STATUS, type ExitInfo, type Process } from './process';
 import type { ProcessStatus } from './process-state';
 import { writeBundleRecord } from './sandbox-files';
+import { vmSizing } from './vm-config';
 
 export interface CreateTaskInput {
   id: string;
@@ -69,6 +70,12 @@ export class TaskRuntime {
   private vm: PodVm | undefined;
   private readonly events: TaskEventSink;
   private readonly createMutex = new Mutex();
+  /**
+   * Set when the pod's VM grows with its containers: a sandbox without sizing annotations (e.g.
+   * containerd 1.6's CRI) boots at the configured size, and each container's memory limit is then
+   * hot-plugged (Kata's default, dynamic sizing). With the annotations the VM is sized at boot.
+   */
+  private memoryHotplug: { baseMiB: number; limitsMiB: Map<string, number> } | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly deps: RuntimeDeps) {
@@ -108,6 +115,10 @@ export class TaskRuntime {
       log.info({ config: config.source }, 'booting sandbox VM');
       this.vm = await this.deps.bootSandbox({ sandboxId: id, kind: placement.kind, spec, config });
       bootedHere = true;
+      const requested = requestedSizing(spec, placement.kind);
+      if (placement.kind === 'sandbox' && requested.memoryMiB === 0) {
+        this.memoryHotplug = { baseMiB: vmSizing(config, requested).memoryMiB, limitsMiB: new Map() };
+      }
       const vm = this.vm;
       vm.onDeath((reason) => this.onVmDeath(reason));
       void this.watchOom(vm);
@@ -116,6 +127,12 @@ export class TaskRuntime {
     vm.ensureAlive();
     try {
       await writeBundleRecord(bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: bootedHere });
+      const hotplug = placement.kind === 'pod-container' ? this.memoryHotplug : undefined;
+      const limitMiB = hotplug ? requestedSizing(spec, 'pod-container').memoryMiB : 0;
+      if (hotplug && limitMiB > 0) {
+        hotplug.limitsMiB.set(id, limitMiB);
+        await vm.ensureMemory(hotplug.baseMiB + [...hotplug.limitsMiB.values()].reduce((a, b) => a + b, 0));
+      }
       const rootfsGuest = await vm.share.mountRootfs(id, input.rootfs, input.rootfs.length ? undefined : hostRootPath(bundle, spec.root?.path));
       const guest = await guestSpec(spec, {
         rootfs: rootfsGuest,
@@ -125,6 +142,7 @@ export class TaskRuntime {
       await vm.agent.createContainer({ containerId: id, execId: id, storages: [], spec: guest.spec, sandboxPidns: guest.sandboxPidns });
     } catch (err) {
       log.error({ err: messageOf(err) }, 'create failed');
+      this.memoryHotplug?.limitsMiB.delete(id);
       await vm.share.releaseContainer(id).catch(() => undefined);
       if (bootedHere) await this.stopVm();
       throw err;
@@ -214,6 +232,7 @@ export class TaskRuntime {
       await this.vm?.share.releaseContainer(id).catch((err: Error) => this.deps.log.warn({ container: id, err: err.message }, 'releasing the rootfs failed'));
     }
     this.containers.delete(id);
+    this.memoryHotplug?.limitsMiB.delete(id);
     const result = { pid: p.pid, exitStatus: p.exit?.status ?? 0, exitedAt: p.exit?.exitedAt };
     this.events.delete(id, result.pid, result.exitStatus, result.exitedAt);
     return result;

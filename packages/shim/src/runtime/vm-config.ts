@@ -14,6 +14,8 @@ import { NIC_HOTPLUG_PORTS } from '../hypervisor/nic-hotplug';
 import type { Sizing } from '../oci/annotations';
 
 export const AGENT_VSOCK_PORT = 1024;
+/** DIMM slots for memory hot-plug (Kata's default memory_slots). */
+export const MEMORY_SLOTS = 10;
 
 export interface VmSizing {
   vcpus: number;
@@ -66,6 +68,10 @@ export function buildVmSpec(input: VmSpecInput): VmSpec {
     accel: input.accel,
     vcpus: input.sizing.vcpus,
     memoryMiB: input.sizing.memoryMiB,
+    // Pods grow by hot-plugged DIMMs as containers with memory limits join (up to the host's memory).
+    maxMemoryMiB: Math.max(input.sizing.memoryMiB, Math.floor(os.totalmem() / 1048576)),
+    memorySlots: MEMORY_SLOTS,
+    qmpSocket: path.join(vmDir, 'qmp.sock'),
     kernel: h.kernel,
     initrd: h.initrd || undefined,
     firmware: h.firmware || undefined,

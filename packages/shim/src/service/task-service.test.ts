@@ -188,6 +188,26 @@ describe('Task service over a fake agent', () => {
     expect(record).toMatchObject({ sandboxId: 'pod', ownsSandbox: false });
   });
 
+  it('grows a pod VM without sizing annotations by each container memory limit, and not one sized up front', async () => {
+    const pod = { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'pod' };
+    const inPod = { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 'pod' };
+    const limited = (mib: number) => ({ resources: { memory: { limit: mib * 1048576 } } });
+    await h.task.create({ id: 'pod', bundle: await h.bundle('pod', ['sleep'], { annotations: pod }) });
+    await h.task.create({ id: 'a', bundle: await h.bundle('a', ['sleep'], { annotations: inPod, linux: limited(256) }) });
+    await h.task.create({ id: 'b', bundle: await h.bundle('b', ['sleep'], { annotations: inPod }) }); // no limit: nothing to add
+    await h.task.create({ id: 'c', bundle: await h.bundle('c', ['sleep'], { annotations: inPod, linux: limited(100) }) });
+    const base = h.vms[0]!.request.config.hypervisor.defaultMemory;
+    expect(h.vms[0]!.memoryRequests).toEqual([base + 256, base + 356]);
+  });
+
+  it('does not hot-plug memory into a pod sized by its sandbox annotations', async () => {
+    const pod = { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'pod', 'io.kubernetes.cri.sandbox-memory': String(512 * 1048576) };
+    await h.task.create({ id: 'pod', bundle: await h.bundle('pod', ['sleep'], { annotations: pod }) });
+    const inPod = { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 'pod' };
+    await h.task.create({ id: 'a', bundle: await h.bundle('a', ['sleep'], { annotations: inPod, linux: { resources: { memory: { limit: 256 * 1048576 } } } }) });
+    expect(h.vms[0]!.memoryRequests).toEqual([]);
+  });
+
   it('ends every task with 255 when the VM dies', async () => {
     await h.run('c1', ['sleep']);
     const out = h.fifo('e1-out');

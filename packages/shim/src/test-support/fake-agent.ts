@@ -142,6 +142,7 @@ export class FakeAgent {
       createSandbox: (req) => (record('CreateSandbox', req), {}),
       destroySandbox: (req) => (record('DestroySandbox', req), {}),
       getGuestDetails: () => ({ agentDetails: { version: 'fake' } }),
+      onlineCPUMem: (req) => (record('OnlineCPUMem', req), {}),
       createContainer: (req) => {
         record('CreateContainer', req);
         const id = req.containerId ?? '';

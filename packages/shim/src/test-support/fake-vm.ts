@@ -58,6 +58,13 @@ export class FakeVm implements PodVm {
     else this.deathListeners.push(listener);
   }
 
+  /** Every ensureMemory request, in order. */
+  readonly memoryRequests: number[] = [];
+
+  async ensureMemory(totalMiB: number): Promise<void> {
+    this.memoryRequests.push(totalMiB);
+  }
+
   ensureAlive(): void {
     if (this.dead !== undefined) throw new UnavailableError(`dead: ${this.dead}`);
   }
