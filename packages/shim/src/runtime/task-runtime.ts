@@ -205,8 +205,18 @@ export class TaskRuntime {
   }
 
   async update(id: string, resources: OciLinuxResources): Promise<void> {
-    this.container(id);
+    const c = this.container(id);
     const vm = this.requireVm();
+    // A raised memory limit in a dynamically sized pod grows the VM first, as at create.
+    const hotplug = c.kind === 'pod-container' ? this.memoryHotplug : undefined;
+    const limit = resources.memory?.limit;
+    if (hotplug && typeof limit === 'number' && limit > 0) {
+      const mib = Math.ceil(limit / 1048576);
+      if (mib > (hotplug.limitsMiB.get(id) ?? 0)) {
+        hotplug.limitsMiB.set(id, mib);
+        await vm.ensureMemory(hotplug.baseMiB + [...hotplug.limitsMiB.values()].reduce((a, b) => a + b, 0));
+      }
+    }
     await vm.agent.updateContainer(id, resources);
   }
 

@@ -198,6 +198,10 @@ describe('Task service over a fake agent', () => {
     await h.task.create({ id: 'c', bundle: await h.bundle('c', ['sleep'], { annotations: inPod, linux: limited(100) }) });
     const base = h.vms[0]!.request.config.hypervisor.defaultMemory;
     expect(h.vms[0]!.memoryRequests).toEqual([base + 256, base + 356]);
+    // Update raising a limit grows the VM too; lowering it does not shrink it.
+    await h.task.update({ id: 'a', resources: packJsonAny(OciTypeUrl.LinuxResources, { memory: { limit: 512 * 1048576 } }) });
+    await h.task.update({ id: 'a', resources: packJsonAny(OciTypeUrl.LinuxResources, { memory: { limit: 64 * 1048576 } }) });
+    expect(h.vms[0]!.memoryRequests).toEqual([base + 256, base + 356, base + 612]);
   });
 
   it('does not hot-plug memory into a pod sized by its sandbox annotations', async () => {
