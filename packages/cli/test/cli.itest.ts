@@ -37,7 +37,7 @@ describe('kata-ts (bundled) on this host', () => {
     const r = kataTs('check', '--json');
     const report = JSON.parse(r.stdout) as CheckJson;
     expect(r.code).toBe(report.exitCode);
-    expect(report.checks.map((c) => c.name)).toEqual(['config', 'qemu', 'accel', 'agent-channel', 'shared-fs', 'guest-image', 'image-manifest', 'shim']);
+    expect(report.checks.map((c) => c.name)).toEqual(['config', 'qemu', 'accel', 'agent-channel', 'shared-fs', 'guest-image', 'image-manifest', 'shim', 'vm-templates']);
     const failed = report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
     if (existsSync(INSTALLED_CONFIG) && !process.env.KATA_CONF_FILE) {
       expect({ code: r.code, failed }).toEqual({ code: 0, failed: [] });
@@ -54,7 +54,7 @@ describe('kata-ts (bundled) on this host', () => {
   it('check prints one line per check and a verdict', () => {
     const r = kataTs('check');
     const lines = r.stdout.split('\n').filter((l) => /^(ok|warn|fail) /.test(l));
-    expect(lines).toHaveLength(8);
+    expect(lines).toHaveLength(9);
     expect(r.stdout).toMatch(r.code === 0 ? /kata-ts can run pods on this host/ : /kata-ts cannot run pods on this host: .* failed/);
   });
 
