@@ -9,11 +9,14 @@
 #   /usr/share/defaults/kata-ts/configuration.toml   default configuration
 #
 # Steps: system packages and npm dependencies (scripts/install-deps.sh), build the workspace, build the
-# guest image when images/out is missing or older than the agent, then copy what changed.
+# guest image when images/out is missing or older than the agent, copy what changed, then make the VM
+# template of the default sandbox (`kata-ts factory init`: one VM boot the first time, so the first pod
+# starts as a clone too; a no-op when it exists; a failure only warns, the shim makes it on demand).
 #
 # Environment: DESTDIR (stage everything under a root, e.g. for packaging or a dry run), PREFIX
 # (default /usr/local), IMAGE_OUT (guest image directory, default images/out), QEMU (hypervisor path
-# written into the configuration), KATA_TS_SKIP_DEPS=1 / KATA_TS_SKIP_BUILD=1 (skip those steps).
+# written into the configuration), KATA_TS_SKIP_DEPS=1 / KATA_TS_SKIP_BUILD=1 / KATA_TS_SKIP_TEMPLATE=1
+# (skip those steps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -88,4 +91,7 @@ sed -e "s#@QEMU@#$QEMU#g" -e "s#@ASSETS@#$ASSETS#g" -e "s#@KERNEL@#$KERNEL#g" \
 	packages/shim/config/configuration.toml.in >"$TMP/configuration.toml"
 install_file "$TMP/configuration.toml" "$DESTDIR$CONF_DIR/configuration.toml" 0644
 
+if [ -z "$DESTDIR" ] && [ "${KATA_TS_SKIP_TEMPLATE:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then
+	say "VM template: $("$PREFIX/bin/kata-ts" factory init 2>&1 | tail -1)" || say "VM template not made now (the shim makes it for the first pod)"
+fi
 say "done: $("$DESTDIR$PREFIX/bin/containerd-shim-kata-v2" -v | tr '\n' ' ')"

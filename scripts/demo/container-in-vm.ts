@@ -27,7 +27,7 @@ async function main(): Promise<void> {
       process.stderr.write(result.stderr);
       throw new Error(`ctr run exited ${result.code}`);
     }
-    console.log(`host kernel ${os.release()}; ctr run --rm --runtime io.containerd.kata.v2 took ${seconds.toFixed(2)} s (VM boot included)`);
+    console.log(`host kernel ${os.release()}; ctr run --rm --runtime io.containerd.kata.v2 took ${seconds.toFixed(2)} s (starting and stopping its VM included)`);
   } finally {
     await ctd.stop();
   }

@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { checkCommand } from './commands/check';
 import { envCommand } from './commands/env';
+import { factoryCommand } from './commands/factory';
 import { versionCommand } from './commands/version';
 import { stdio, type Output } from './output';
 
@@ -22,10 +23,15 @@ export async function run(argv: string[], out: Output = stdio): Promise<number> 
     .command('env', 'print the effective configuration (TOML, or --json) and the configuration lookup order', (y) => y.options(json), async (args) => {
       code = await envCommand(args, out);
     })
+    .command('factory <action>', 'VM templates the shim clones sandboxes from: init (make the default one now), status, destroy', (y) =>
+      y.options(json).positional('action', { type: 'string', choices: ['init', 'status', 'destroy'], demandOption: true }),
+    async (args) => {
+      code = await factoryCommand({ config: args.config, json: args.json, action: args.action }, out);
+    })
     .command('version', 'print the kata-ts version', (y) => y.options(json), (args) => {
       code = versionCommand(args, out);
     })
-    .demandCommand(1, 'name a command: check, env or version')
+    .demandCommand(1, 'name a command: check, env, factory or version')
     .strict()
     .version(false)
     .help()

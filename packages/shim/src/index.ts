@@ -30,7 +30,8 @@ export { QmpClient, QmpError } from './hypervisor/qmp';
 export { saveVmState, restoreVmState } from './hypervisor/migration';
 export { TemplateStore, templateKey } from './hypervisor/template-store';
 export type { TemplateFiles } from './hypervisor/template-store';
-export { templateIneligibility } from './runtime/vm-template';
+export { prepareDefaultTemplate, templateIneligibility } from './runtime/vm-template';
+export { createLogger, silentLogger } from './framework/logging';
 
 /**** Agent client ****/
 export { KataAgentClient } from './agent/agent-client';

@@ -54,7 +54,7 @@ async function manifestFacts(kernel: string): Promise<HostFacts['manifest']> {
 }
 
 /** VM templates: on or off, usable with this configuration's default sandbox, and which are ready. */
-async function templateFacts(config: ShimConfig, vhostVsock: boolean): Promise<HostFacts['templates']> {
+export async function templateFacts(config: ShimConfig, vhostVsock: boolean): Promise<HostFacts['templates']> {
   const f = config.factory;
   const facts: HostFacts['templates'] = { enabled: f.enableTemplate, path: f.templatePath, ready: [] };
   if (f.enableTemplate) {

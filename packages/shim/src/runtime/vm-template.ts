@@ -9,7 +9,8 @@
  * RNG from the VM generation id when a clone resumes; KASLR offsets are shared between clones), and
  * the template's RAM file stays on the host (its touched pages only, shared by all clones).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { KataAgentClient } from '../agent/agent-client';
 import type { ShimConfig } from '../config/config';
@@ -18,7 +19,8 @@ import type { VmSpec } from '../hypervisor/hypervisor';
 import { QemuHypervisor } from '../hypervisor/qemu';
 import { templateKey, TemplateStore, type TemplateFiles } from '../hypervisor/template-store';
 import { waitForAgent } from './sandbox';
-import type { VmSizing } from './vm-config';
+import { chooseAccel } from '../hypervisor/accel';
+import { buildVmSpec, chooseAgentChannel, vmSizing, type VmSizing } from './vm-config';
 
 /**
  * After the host hangs up, the agent reopens its port; the VM must not be frozen in between, or every
@@ -96,5 +98,25 @@ async function makeTemplate(config: ShimConfig, sandboxSpec: VmSpec, work: strin
     await hypervisor.saveAsTemplate(path.join(work, 'state'));
   } finally {
     await hypervisor.stop();
+  }
+}
+
+/**
+ * `kata-ts factory init`: the template a default-sized sandbox of this configuration would clone,
+ * made now when it is missing (as Kata's `kata-runtime factory init`), so the first pod does not pay
+ * for it. Answers why not when this configuration's sandboxes cannot use templates.
+ */
+export async function prepareDefaultTemplate(config: ShimConfig, log: Logger): Promise<{ files: TemplateFiles } | { why: string }> {
+  const h = config.hypervisor;
+  const accel = await chooseAccel(h.accel, { qemu: h.path, kernel: h.kernel, cacheDir: config.runtime.stateDir });
+  const sizing = vmSizing(config, { vcpus: 0, memoryMiB: 0 });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kata-ts-factory-'));
+  try {
+    const spec = buildVmSpec({ config, sandboxId: 'factory', sandboxDir: dir, sharedDir: path.join(dir, 'shared'), accel: accel.accel, sizing, agentChannel: chooseAgentChannel(path.join(dir, 'vm')) });
+    const why = templateIneligibility(config, spec, sizing);
+    if (why) return { why };
+    return { files: await obtainTemplate({ config, spec, log }) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
