@@ -2,7 +2,8 @@
  * Pod networking end to end, Kata's tcfilter model: containerd's CRI plugin with a CNI bridge network,
  * RuntimeClass handler kata, pods WITHOUT host networking. Two pods (two VMs): each guest sees eth0 with
  * the pod IP CRI reports and the veth's MAC, and a default route; pod A fetches a file from an httpd in
- * pod B; the test netns reaches pod B. After StopPodSandbox/RemovePodSandbox: no tap, no tc filter, no
+ * pod B; the test netns reaches pod B. Pod A boots cold (handler kata-cold: enable_template = false), so
+ * its NIC is on QEMU's command line; pod B is a VM template clone whose NIC is hot-plugged over QMP. After StopPodSandbox/RemovePodSandbox: no tap, no tc filter, no
  * QEMU or shim.
  *
  * Network rules of this machine: traffic only to loopback or to namespaces the test creates. The private
@@ -17,11 +18,13 @@ import path from 'node:path';
 import { pb } from '@kata-ts/protocol/cri';
 import {
   CRI_NAMESPACE, CriClient, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensurePauseImage, ensureTestImage, findLeftovers,
-  hostTestsRequired, kataSkipReason, run, runOk, waitUntil,
+  hostTestsRequired, installedConfigWith, kataSkipReason, run, runOk, waitUntil,
 } from './harness';
 import { listProcesses } from './harness/procfs';
 
 const HANDLER = 'kata';
+/** The same runtime with VM templates off (its configuration through the handler's ConfigPath option). */
+const COLD_HANDLER = 'kata-cold';
 const RUNTIME = 'io.containerd.kata.v2';
 const SUBNET = '10.88.77.0/24';
 const GATEWAY = '10.88.77.1';
@@ -69,12 +72,14 @@ describeKata('kata-ts pod networking through the CRI (tcfilter)', () => {
     await runOk('ip', ['-n', netnsName, 'link', 'set', 'lo', 'up']);
     const [pause, image] = await Promise.all([ensurePauseImage(), ensureTestImage()]);
     busybox = image.ref;
+    const coldConfig = path.join(tmp, 'cold.toml');
+    writeFileSync(coldConfig, installedConfigWith({ enable_template: false }));
     ctd = await PrivateContainerd.start({
       namespace: CRI_NAMESPACE,
       netnsPath,
       cri: {
         sandboxImage: pause.ref,
-        runtimes: { [HANDLER]: { runtimeType: RUNTIME } },
+        runtimes: { [HANDLER]: { runtimeType: RUNTIME }, [COLD_HANDLER]: { runtimeType: RUNTIME, options: { ConfigPath: coldConfig } } },
         cni: { binDir: CNI_BIN, conflist: conflist(path.join(tmp, 'ipam')) },
       },
     });
@@ -128,9 +133,16 @@ describeKata('kata-ts pod networking through the CRI (tcfilter)', () => {
     const t0 = Date.now();
     const cfgA = podConfig('kata-net-a');
     const cfgB = podConfig('kata-net-b');
-    const [podA, podB] = await Promise.all([cri.runPodSandbox(cfgA, HANDLER), cri.runPodSandbox(cfgB, HANDLER)]);
+    const [podA, podB] = await Promise.all([cri.runPodSandbox(cfgA, COLD_HANDLER), cri.runPodSandbox(cfgB, HANDLER)]);
     pods.push(podA, podB);
     const tPods = Date.now();
+    // A's NIC is cold-plugged (on QEMU's command line); B is a clone and gets its NIC hot-plugged.
+    const qemuArgv = async (pod: string) => (await kataProcesses(pod)).find((p) => p.argv.includes(`sandbox-${pod}`))?.argv.join(' ') ?? '';
+    const [argvA, argvB] = [await qemuArgv(podA), await qemuArgv(podB)];
+    expect(argvA).toMatch(/-netdev tap,id=net0,ifname=tap0_kata/);
+    expect(argvA).not.toContain('-incoming');
+    expect(argvB).toContain('-incoming defer');
+    expect(argvB).not.toContain('-netdev');
 
     const server = await cri.createContainer(podB, containerConfig('httpd', ['sh', '-c',
       `mkdir -p /www && echo '${PAGE}' > /www/index.html && exec httpd -f -p 8080 -h /www`]), cfgB);
