@@ -127,12 +127,7 @@ export class TaskRuntime {
     vm.ensureAlive();
     try {
       await writeBundleRecord(bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: bootedHere });
-      const hotplug = placement.kind === 'pod-container' ? this.memoryHotplug : undefined;
-      const limitMiB = hotplug ? requestedSizing(spec, 'pod-container').memoryMiB : 0;
-      if (hotplug && limitMiB > 0) {
-        hotplug.limitsMiB.set(id, limitMiB);
-        await vm.ensureMemory(hotplug.baseMiB + [...hotplug.limitsMiB.values()].reduce((a, b) => a + b, 0));
-      }
+      if (placement.kind === 'pod-container') await this.growForMemoryLimit(vm, id, requestedSizing(spec, 'pod-container').memoryMiB);
       const rootfsGuest = await vm.share.mountRootfs(id, input.rootfs, input.rootfs.length ? undefined : hostRootPath(bundle, spec.root?.path));
       const guest = await guestSpec(spec, {
         rootfs: rootfsGuest,
@@ -208,15 +203,8 @@ export class TaskRuntime {
     const c = this.container(id);
     const vm = this.requireVm();
     // A raised memory limit in a dynamically sized pod grows the VM first, as at create.
-    const hotplug = c.kind === 'pod-container' ? this.memoryHotplug : undefined;
     const limit = resources.memory?.limit;
-    if (hotplug && typeof limit === 'number' && limit > 0) {
-      const mib = Math.ceil(limit / 1048576);
-      if (mib > (hotplug.limitsMiB.get(id) ?? 0)) {
-        hotplug.limitsMiB.set(id, mib);
-        await vm.ensureMemory(hotplug.baseMiB + [...hotplug.limitsMiB.values()].reduce((a, b) => a + b, 0));
-      }
-    }
+    if (c.kind === 'pod-container' && typeof limit === 'number' && limit > 0) await this.growForMemoryLimit(vm, id, Math.ceil(limit / 1048576));
     await vm.agent.updateContainer(id, resources);
   }
 
@@ -263,6 +251,14 @@ export class TaskRuntime {
   async close(): Promise<void> {
     await this.stopVm();
     for (const c of this.containers.values()) c.markAllExited(UNKNOWN_EXIT_STATUS);
+  }
+
+  /** Records a pod container's (raised) memory limit and grows a dynamically sized VM to fit them all. */
+  private async growForMemoryLimit(vm: PodVm, id: string, limitMiB: number): Promise<void> {
+    const hotplug = this.memoryHotplug;
+    if (!hotplug || limitMiB <= (hotplug.limitsMiB.get(id) ?? 0)) return;
+    hotplug.limitsMiB.set(id, limitMiB);
+    await vm.ensureMemory(hotplug.baseMiB + [...hotplug.limitsMiB.values()].reduce((a, b) => a + b, 0));
   }
 
   private requireVm(): PodVm {
