@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Server, createServiceClient } from 'ttrpc-ts';
 import { EventsService, TaskService, codecs } from '@kata-ts/protocol/containerd';
+import { pidAlive as alive } from '../src/framework/pid-alive';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 let dir: string;
@@ -43,15 +44,6 @@ async function makeBundle(id: string, annotations: Record<string, string> = {}):
   await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', process: { args: ['true'] }, root: { path: 'rootfs' }, annotations }));
   execFileSync('mkfifo', [path.join(bundle, 'log')]);
   return bundle;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(async () => {

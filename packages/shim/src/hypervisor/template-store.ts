@@ -10,6 +10,7 @@ import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../framework/logging';
 import type { VmSpec } from './hypervisor';
+import { pidAlive } from '../framework/pid-alive';
 
 /** Bumped when the layout or the way templates are made changes: old ones are then ignored. */
 const TEMPLATE_FORMAT = 3;
@@ -59,15 +60,6 @@ export function templateKey(spec: VmSpec, qemuBinary: string): string {
     memorySlots: spec.memorySlots ?? 0,
   };
   return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 32);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class TemplateStore {

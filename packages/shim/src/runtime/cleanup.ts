@@ -10,20 +10,12 @@ import { mountPoints, unmount } from '../fs/mount';
 import { removeTree } from '../fs/safe-remove';
 import { teardownRecordedNetwork } from '../network/pod-network';
 import { readBundleRecord, readSandboxRecord } from './sandbox-files';
+import { pidAlive as alive } from '../framework/pid-alive';
 
 async function cmdline(pid: number): Promise<string[]> {
   if (!Number.isInteger(pid) || pid <= 1) return [];
   const raw = await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0));
   return raw.toString('utf8').split('\0').filter(Boolean);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
