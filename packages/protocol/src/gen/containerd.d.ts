@@ -1527,6 +1527,7 @@ export namespace containerd {
                     protocol: string;
                     capabilities: containerd.runtime.bootstrap.v1.Capability[];
                     metadata: { [k: string]: string };
+                    extensions: containerd.runtime.bootstrap.v1.Extension.$Properties[];
                     static create(properties: containerd.runtime.bootstrap.v1.BootstrapResult.$Shape): containerd.runtime.bootstrap.v1.BootstrapResult & containerd.runtime.bootstrap.v1.BootstrapResult.$Shape;
                     static create(properties?: containerd.runtime.bootstrap.v1.BootstrapResult.$Properties): containerd.runtime.bootstrap.v1.BootstrapResult;
                     static encode(message: containerd.runtime.bootstrap.v1.BootstrapResult.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1540,6 +1541,7 @@ export namespace containerd {
                         protocol?: (string|null);
                         capabilities?: (containerd.runtime.bootstrap.v1.Capability[]|null);
                         metadata?: ({ [k: string]: string }|null);
+                        extensions?: (containerd.runtime.bootstrap.v1.Extension.$Properties[]|null);
                         $unknowns?: Uint8Array[];
                     }
                     type $Shape = containerd.runtime.bootstrap.v1.BootstrapResult.$Properties;

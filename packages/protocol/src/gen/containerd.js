@@ -10573,6 +10573,7 @@ $root.containerd = (function() {
                      * @property {string|null} [protocol] BootstrapResult protocol
                      * @property {Array.<containerd.runtime.bootstrap.v1.Capability>|null} [capabilities] BootstrapResult capabilities
                      * @property {Object.<string,string>|null} [metadata] BootstrapResult metadata
+                     * @property {Array.<containerd.runtime.bootstrap.v1.Extension.$Properties>|null} [extensions] BootstrapResult extensions
                      * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                      */
 
@@ -10600,6 +10601,7 @@ $root.containerd = (function() {
                     var BootstrapResult = function (properties) {
                         this.capabilities = [];
                         this.metadata = {};
+                        this.extensions = [];
                         if (properties)
                             for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                                 if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -10647,6 +10649,14 @@ $root.containerd = (function() {
                     BootstrapResult.prototype.metadata = $util.emptyObject;
 
                     /**
+                     * BootstrapResult extensions.
+                     * @member {Array.<containerd.runtime.bootstrap.v1.Extension.$Properties>} extensions
+                     * @memberof containerd.runtime.bootstrap.v1.BootstrapResult
+                     * @instance
+                     */
+                    BootstrapResult.prototype.extensions = $util.emptyArray;
+
+                    /**
                      * Creates a new BootstrapResult instance using the specified properties.
                      * @function create
                      * @memberof containerd.runtime.bootstrap.v1.BootstrapResult
@@ -10689,6 +10699,9 @@ $root.containerd = (function() {
                         if (message.metadata != null && $Object.hasOwnProperty.call(message, "metadata"))
                             for (var keys = $Object.keys(message.metadata), i = 0; i < keys.length; ++i)
                                 writer.uint32(/* id 5, wireType 2 =*/42).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.metadata[keys[i]]).ldelim();
+                        if (message.extensions != null && message.extensions.length)
+                            for (var i = 0; i < message.extensions.length; ++i)
+                                $root.containerd.runtime.bootstrap.v1.Extension.encode(message.extensions[i], writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
                         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                             for (var i = 0; i < message.$unknowns.length; ++i)
                                 writer.raw(message.$unknowns[i]);
@@ -10808,6 +10821,14 @@ $root.containerd = (function() {
                                     if (key === "__proto__")
                                         $util.makeProp(message.metadata, key);
                                     message.metadata[key] = value;
+                                    continue;
+                                }
+                            case 6: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.extensions && message.extensions.length))
+                                        message.extensions = [];
+                                    message.extensions.push($root.containerd.runtime.bootstrap.v1.Extension.decode(reader, reader.size(), $undefined, _depth + 1));
                                     continue;
                                 }
                             }

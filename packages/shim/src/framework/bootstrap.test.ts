@@ -1,5 +1,5 @@
 import { codecs, ContainerdTypeUrl } from '@kata-ts/protocol/containerd';
-import { parseStartInput } from './bootstrap';
+import { parseStartInput, startReply } from './bootstrap';
 
 const options = { type_url: ContainerdTypeUrl.RuntimeOptions, value: codecs.runtimeOptions.encode({ configPath: '/etc/x.toml' }) };
 
@@ -22,5 +22,13 @@ describe('start stdin', () => {
     expect(input).toMatchObject({ protocol: 'bootstrap', ttrpcAddress: '/run/c.sock.ttrpc', socketDir: '/run/c/s', debug: true });
     expect(input.options?.type_url).toBe(ContainerdTypeUrl.RuntimeOptions);
     expect(parseStartInput(params, 'other', 'ns').protocol).toBe('legacy');
+  });
+
+  it('answers a bootstrap start with a BootstrapResult for task API v3, a legacy start with the bare address', () => {
+    const address = 'unix:///run/containerd/s/abc';
+    expect(startReply(address, { protocol: 'legacy' })).toBe(address);
+    const reply = startReply(address, { protocol: 'bootstrap' });
+    expect(typeof reply).not.toBe('string');
+    expect(codecs.bootstrapResult.decode(reply as Uint8Array)).toMatchObject({ version: 3, address, protocol: 'ttrpc' });
   });
 });

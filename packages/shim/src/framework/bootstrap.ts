@@ -22,6 +22,21 @@ export interface StartInput {
   protocol: 'legacy' | 'bootstrap';
 }
 
+/** Task API version the shim offers when containerd speaks the bootstrap protocol (2.3+). */
+export const BOOTSTRAP_TASK_API_VERSION = 3;
+
+/**
+ * What `start` prints. Under the 2.3+ bootstrap protocol: a BootstrapResult saying the shim serves the
+ * task API v3 over ttrpc (containerd then uses containerd.task.v3.Task, and for a pod's later containers
+ * reuses the sandbox's result instead of running `start` again). Otherwise the plain address: containerd
+ * 1.6 takes stdout as the address verbatim and 1.7 refuses any version above 2, and nothing in a legacy
+ * start tells 2.0-2.2 apart from them, so they get task API v2, which every 2.x still speaks.
+ */
+export function startReply(address: string, input: StartInput): string | Uint8Array {
+  if (input.protocol !== 'bootstrap') return address;
+  return codecs.bootstrapResult.encode({ version: BOOTSTRAP_TASK_API_VERSION, address, protocol: 'ttrpc' });
+}
+
 /** Reads all of stdin without blocking on a terminal; empty when there is nothing. */
 export function readStdin(): Buffer {
   if (isatty(0)) return Buffer.alloc(0);

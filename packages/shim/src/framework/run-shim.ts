@@ -6,7 +6,7 @@
 import { codecs } from '@kata-ts/protocol/containerd';
 import { parseFlags } from './flags';
 import type { ShimManager } from './manager';
-import { parseStartInput, readStdin } from './bootstrap';
+import { parseStartInput, readStdin, startReply } from './bootstrap';
 import { startShim } from './start';
 import { deleteShim } from './delete';
 import { serveShim } from './serve';
@@ -43,7 +43,7 @@ async function dispatch(manager: ShimManager, argv: readonly string[]): Promise<
     case 'start': {
       if (!flags.namespace) throw new Error('shim namespace cannot be empty');
       const input = parseStartInput(readStdin(), flags.id, flags.namespace);
-      await writeStdout(await startShim(manager, flags, input, process.cwd()));
+      await writeStdout(startReply(await startShim(manager, flags, input, process.cwd()), input));
       return 0;
     }
     case 'delete': {

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { Server } from 'ttrpc-ts';
-import { TaskService } from '@kata-ts/protocol/containerd';
+import { TaskService, TaskServiceV3 } from '@kata-ts/protocol/containerd';
 import type { ShimFlags } from './flags';
 import type { ShimManager, ShimService } from './manager';
 import { createLogger, flushLogger, type Logger } from './logging';
@@ -59,7 +59,9 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
       toStatus: service.toStatus,
       accept: sameUserOnly(log.child({ subsystem: 'server' })),
     });
+    // containerd 2.x speaks v3 to shims that said so at start (bootstrap protocol), v2 to the rest.
     server.register(TaskService, service.task);
+    server.register(TaskServiceV3, service.task);
     await server.listenOn(await openListener(flags));
     log.info({ address: process.env[SHIM_ADDRESS_ENV] }, 'shim serving');
     await exitRequested;
