@@ -1,6 +1,7 @@
 /**
- * containerd's shim-facing API: task v2 service, events, mount and task types, cgroup metrics,
- * runtime options and the 2.3 bootstrap messages, plus the type URLs containerd uses for them.
+ * containerd's shim-facing API: task v2 service, the 2.x sandbox service, events, mount and task
+ * types, cgroup metrics, runtime options and the 2.3 bootstrap messages, plus the type URLs
+ * containerd uses for them.
  */
 // Loaded first: ttrpc-ts configures protobufjs so 64-bit fields are plain numbers, and generated
 // code fixes its field defaults when it loads.
@@ -14,7 +15,7 @@ export const google = pb.google;
 export const cgroupsV1 = pb.io.containerd.cgroups.v1;
 export const cgroupsV2 = pb.io.containerd.cgroups.v2;
 export const runtimeoptions = pb.runtimeoptions;
-export { TaskService, EventsService } from './gen/containerd-services';
+export { TaskService, EventsService, SandboxService } from './gen/containerd-services';
 import { TaskService } from './gen/containerd-services';
 
 /**
