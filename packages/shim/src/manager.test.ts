@@ -26,4 +26,8 @@ describe('KataManager.group', () => {
   ])('places %s', async (_what, annotations, expected) => {
     expect(await new KataManager().group(bundle(annotations), 'c1')).toEqual(expected);
   });
+
+  it('gives a bundle without config.json (the shim sandbox controller starting a pod) a shim of its own', async () => {
+    expect(await new KataManager().group(dir, 'pod1')).toEqual({ groupId: 'pod1', ownsShim: true, privateMountNamespace: true });
+  });
 });

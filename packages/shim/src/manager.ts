@@ -1,13 +1,13 @@
 /**
  * io.containerd.kata.v2 for the shim framework: which shim a container belongs to (one per pod),
- * the `delete` action's cleanup, and the task service of serve mode.
+ * the `delete` action's cleanup, and the task and sandbox services of serve mode.
  */
 import type { CleanupResult, ServeContext, ShimGroup, ShimManager, ShimService } from './framework/manager';
 import type { ShimFlags } from './framework/flags';
 import type { Logger } from './framework/logging';
 import { LogOnlyPublisher } from './framework/publisher';
 import { isCrioContainer, podPlacement } from './oci/annotations';
-import { readSpec } from './oci/spec';
+import { readSpecIfPresent } from './oci/spec';
 import { cleanupContainer } from './runtime/cleanup';
 import { REVISION, VERSION } from './version';
 
@@ -20,7 +20,11 @@ export class KataManager implements ShimManager {
   readonly revision = REVISION;
 
   async group(bundle: string, id: string): Promise<ShimGroup> {
-    const spec = await readSpec(bundle);
+    const spec = await readSpecIfPresent(bundle);
+    // No spec: containerd's shim sandbox controller starting a pod's shim (the Sandbox API creates
+    // the sandbox, with no pause container). The pod's containers never run `start`: containerd
+    // dials the address this shim returned.
+    if (!spec) return { groupId: id, ownsShim: true, privateMountNamespace: true };
     const placement = podPlacement(spec, id);
     // CRI-O mounts each container's rootfs itself, after the pod's shim started, under a storage
     // root that containers/storage makes private: only a shim in CRI-O's mount namespace sees them.
@@ -37,10 +41,13 @@ export class KataManager implements ShimManager {
 
   async createService(ctx: ServeContext): Promise<ShimService> {
     // Loaded here, not at the top: `start` and `delete` (run per container by containerd) never need them.
-    const [{ TaskRuntime }, { bootQemuSandbox }, { createTaskService, taskErrorToStatus }] = await Promise.all([
+    const [{ TaskRuntime }, { bootQemuSandbox }, { createTaskService }, { PodSandboxes }, { createSandboxService }, { rpcErrorToStatus }] = await Promise.all([
       import('./runtime/task-runtime'),
       import('./runtime/boot'),
       import('./service/task-service'),
+      import('./runtime/pod-sandbox'),
+      import('./service/sandbox-service'),
+      import('./service/rpc-errors'),
     ]);
     const runtime = new TaskRuntime({
       namespace: ctx.flags.namespace,
@@ -50,9 +57,11 @@ export class KataManager implements ShimManager {
       requestExit: ctx.requestExit,
       oomFiles: ctx.publisher instanceof LogOnlyPublisher,
     });
+    const sandboxes = new PodSandboxes(runtime, ctx.log.child({ subsystem: 'sandbox' }), ctx.runtimeOptions);
     return {
       task: createTaskService(runtime),
-      toStatus: taskErrorToStatus(ctx.log.child({ subsystem: 'task' })),
+      sandbox: createSandboxService(sandboxes),
+      toStatus: rpcErrorToStatus(ctx.log.child({ subsystem: 'rpc' })),
       close: () => runtime.close(),
     };
   }

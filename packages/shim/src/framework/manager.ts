@@ -3,7 +3,8 @@
  * containerd's binary contract; the runtime (kata/manager.ts) knows pods, VMs and agents.
  */
 import type { CallContext, ServiceImplementation, TtrpcError } from 'ttrpc-ts';
-import type { TaskService } from '@kata-ts/protocol/containerd';
+import type { AnyMessage } from '@kata-ts/protocol';
+import type { SandboxService, TaskService } from '@kata-ts/protocol/containerd';
 import type { ShimFlags } from './flags';
 import type { Logger } from './logging';
 import type { Publisher } from './publisher';
@@ -37,12 +38,16 @@ export interface ServeContext {
   publisher: Publisher;
   /** Asks the shim process to stop serving and exit (after Shutdown). */
   requestExit: () => void;
+  /** The runtime options `start` was given (containerd's handler options), passed down to serve mode. */
+  runtimeOptions?: AnyMessage;
 }
 
 /** A running task service and how to stop it. */
 export interface ShimService {
   task: ServiceImplementation<typeof TaskService>;
-  /** The service's one error→status mapping, installed on the ttrpc server (see ServerOptions.toStatus). */
+  /** containerd 2.x's Sandbox API (shim sandboxer), when the runtime offers it. */
+  sandbox?: ServiceImplementation<typeof SandboxService>;
+  /** The server's one error→status mapping, for every service on it (see ServerOptions.toStatus). */
   toStatus: (err: unknown, ctx: CallContext) => TtrpcError;
   /** Stops everything the service owns (VM, mounts, files); called once before exit. */
   close(): Promise<void>;

@@ -1,17 +1,18 @@
 /**
- * Serve mode: the long-lived shim daemon. Serves the Task service on the listener inherited as fd 3
- * (or on -socket), publishes events, and exits after Shutdown or SIGTERM/SIGINT, removing its socket.
+ * Serve mode: the long-lived shim daemon. Serves the Task service (and the Sandbox service when the
+ * runtime has one) on the listener inherited as fd 3 (or on -socket), publishes events, and exits
+ * after Shutdown or SIGTERM/SIGINT, removing its socket.
  */
 import net from 'node:net';
 import { Server } from 'ttrpc-ts';
-import { TaskService, TaskServiceV3 } from '@kata-ts/protocol/containerd';
+import { SandboxService, TaskService, TaskServiceV3 } from '@kata-ts/protocol/containerd';
 import type { ShimFlags } from './flags';
 import type { ShimManager, ShimService } from './manager';
 import { createLogger, flushLogger, type Logger } from './logging';
 import { sameUserOnly } from './peer-check';
 import { createPublisher } from './publisher';
 import { removeSocket } from './socket';
-import { SHIM_ADDRESS_ENV } from './start';
+import { SHIM_ADDRESS_ENV, runtimeOptionsFromEnv } from './start';
 
 /** Opens the listener: fd 3 from `start`, or the -socket path. */
 async function openListener(flags: ShimFlags): Promise<net.Server> {
@@ -53,7 +54,7 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
   let service: ShimService | undefined;
   let server: Server | undefined;
   try {
-    service = await manager.createService({ flags, log, publisher, requestExit });
+    service = await manager.createService({ flags, log, publisher, requestExit, runtimeOptions: runtimeOptionsFromEnv() });
     server = new Server({
       onError: (err) => log.warn({ err: err.message }, 'ttrpc server error'),
       toStatus: service.toStatus,
@@ -62,6 +63,7 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
     // containerd 2.x speaks v3 to shims that said so at start (bootstrap protocol), v2 to the rest.
     server.register(TaskService, service.task);
     server.register(TaskServiceV3, service.task);
+    if (service.sandbox) server.register(SandboxService, service.sandbox);
     await server.listenOn(await openListener(flags));
     log.info({ address: process.env[SHIM_ADDRESS_ENV] }, 'shim serving');
     await exitRequested;

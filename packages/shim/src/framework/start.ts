@@ -9,11 +9,36 @@ import { constants, existsSync, openSync, closeSync, promises as fs } from 'node
 import path from 'node:path';
 import type { ShimFlags } from './flags';
 import type { ShimManager } from './manager';
+import type { AnyMessage } from '@kata-ts/protocol';
+import { codecs } from '@kata-ts/protocol/containerd';
 import type { StartInput } from './bootstrap';
 import { DEFAULT_SOCKET_DIR, listenShimSocket, serverFd, socketAddress } from './socket';
 
 /** Env var through which the daemon learns its own address (to remove the socket on exit). */
 export const SHIM_ADDRESS_ENV = 'KATA_TS_SHIM_ADDRESS';
+/**
+ * Env var that hands `start`'s runtime options (a marshalled Any, base64) to the daemon. The Sandbox
+ * API's CreateSandbox carries the pod's config, not the handler's options, so without this a pod
+ * created that way could not find its configuration file.
+ */
+export const RUNTIME_OPTIONS_ENV = 'KATA_TS_RUNTIME_OPTIONS';
+
+/** How `start` passes its runtime options down (the value of RUNTIME_OPTIONS_ENV). */
+export function runtimeOptionsEnvValue(options: AnyMessage): string {
+  return Buffer.from(codecs.any.encode(options)).toString('base64');
+}
+
+/** The runtime options `start` passed down, if any. */
+export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AnyMessage | undefined {
+  const raw = env[RUNTIME_OPTIONS_ENV];
+  if (!raw) return undefined;
+  try {
+    const any = codecs.any.decode(Buffer.from(raw, 'base64'));
+    return any.type_url ? any : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const UNSHARE = '/usr/bin/unshare';
 
 /** Writes `<bundle>/address` atomically (containerd 1.x and CRI-O reconnect with it). */
@@ -56,6 +81,8 @@ export async function startShim(manager: ShimManager, flags: ShimFlags, input: S
   const args = wrap ? ['--mount', '--propagation', 'slave', '--', process.execPath, ...daemonArgs] : daemonArgs;
   const env: NodeJS.ProcessEnv = { ...process.env, [SHIM_ADDRESS_ENV]: address };
   if (input.ttrpcAddress !== undefined) env.TTRPC_ADDRESS = input.ttrpcAddress;
+  if (input.options) env[RUNTIME_OPTIONS_ENV] = runtimeOptionsEnvValue(input.options);
+  else delete env[RUNTIME_OPTIONS_ENV];
   const logFd = openLogFifo(bundle);
   try {
     const child = spawn(file, args, {

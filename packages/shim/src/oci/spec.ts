@@ -145,6 +145,16 @@ export async function readSpec(bundle: string): Promise<OciSpec> {
   }
 }
 
+/** readSpec, or undefined when the bundle has no config.json (a Sandbox API sandbox's bundle). */
+export async function readSpecIfPresent(bundle: string): Promise<OciSpec | undefined> {
+  try {
+    return await readSpec(bundle);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /** Parses an OCI spec, requiring an object. */
 export function parseSpec(text: string, what = 'spec'): OciSpec {
   let spec: unknown;

@@ -57,7 +57,7 @@ export async function bootQemuSandbox(req: BootRequest, log: Logger): Promise<Po
         return PodNetwork.setup({ netnsPath, dir, vhost: probe.vhost, log: log.child({ subsystem: 'network' }) });
       }
     : undefined;
-  const dns = await dnsFromSpec(req.spec);
+  const dns = req.dns ?? (await dnsFromSpec(req.spec));
 
   const template = await templateFor(req, specFor(path.join(dir, 'shared')), sizing, log);
   // Set once the pod's NICs are known: whether this sandbox really started from the template.

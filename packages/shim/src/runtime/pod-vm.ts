@@ -38,6 +38,8 @@ export interface BootRequest {
   /** The first container's spec (sizing annotations, hostname). */
   spec: OciSpec;
   config: ShimConfig;
+  /** CreateSandbox's dns lines when known up front (Sandbox API); else read from the spec's resolv.conf mount. */
+  dns?: string[];
 }
 
 export type BootSandbox = (req: BootRequest) => Promise<PodVm>;

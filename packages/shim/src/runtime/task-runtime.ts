@@ -2,7 +2,9 @@
  * The shim's domain: one pod (sandbox VM) and its containers. Task-service handlers call these
  * methods with domain values; this module decides what happens in which order (kata-reference §3):
  * the first container of a pod boots the VM, its init's exit stops the VM, a dead VM ends every
- * task with 255, and Shutdown lets the process go once no container is left.
+ * task with 255, and Shutdown lets the process go once no container is left. Under containerd's
+ * Sandbox API the pod's VM boots before any container (startPod) and outlives them: only
+ * ShutdownSandbox (shutdownPod) ends it.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -17,12 +19,13 @@ import { LimitedLogger, type Logger } from '../framework/logging';
 import type { Publisher } from '../framework/publisher';
 import type { MountSpec } from '../fs/mount';
 import type { StdioPaths } from '../io/host-io';
-import { podPlacement, requestedSizing } from '../oci/annotations';
+import { podPlacement, requestedSizing, type ContainerKind } from '../oci/annotations';
 import { guestSpec } from '../oci/guest-spec';
-import { readSpec, type OciLinuxResources, type OciProcess } from '../oci/spec';
+import { readSpec, type OciLinuxResources, type OciProcess, type OciSpec } from '../oci/spec';
 import { Container } from './container';
 import { TaskEventSink } from './events';
 import { Mutex } from './mutex';
+import type { PodBootInput, PodHost } from './pod-sandbox';
 import type { BootSandbox, PodVm } from './pod-vm';
 import { UNKNOWN_EXIT_STATUS, type ExitInfo, type Process } from './process';
 import type { ProcessStatus } from './process-state';
@@ -65,7 +68,10 @@ export interface RuntimeDeps {
   loadConfig?: (options: AnyMessage | null | undefined) => Promise<ShimConfig>;
 }
 
-export class TaskRuntime {
+/** SIGKILL: what StopSandbox sends to the pod's containers still running. */
+const SIGKILL = 9;
+
+export class TaskRuntime implements PodHost {
   private readonly containers = new Map<string, Container>();
   private vm: PodVm | undefined;
   private readonly events: TaskEventSink;
@@ -77,6 +83,8 @@ export class TaskRuntime {
    */
   private memoryHotplug: { baseMiB: number; limitsMiB: Map<string, number> } | undefined;
   private stopping: Promise<void> | undefined;
+  /** The VM was started through the Sandbox API: Task.Shutdown leaves it to ShutdownSandbox. */
+  private podHeld = false;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.events = new TaskEventSink(deps.publisher);
@@ -105,25 +113,15 @@ export class TaskRuntime {
     const placement = podPlacement(spec, id);
     const log = this.deps.log.child({ sandbox: placement.sandboxId, container: id });
     let bootedHere = false;
+    let vm: PodVm;
     if (placement.kind === 'pod-container') {
       if (!this.vm || this.vm.id !== placement.sandboxId) throw new NotFoundError(`sandbox ${placement.sandboxId} is not served by this shim`);
+      vm = this.vm;
     } else {
       if (this.vm) throw new FailedPreconditionError(`this shim already serves sandbox ${this.vm.id}`);
-      const loaded = await (this.deps.loadConfig ?? ((o) => loadConfig(runtimeOptionsFrom(o))))(input.options);
-      const { config, rejected } = applyAnnotations(loaded, spec.annotations);
-      for (const r of rejected) log.warn(r, 'annotation ignored');
-      log.info({ config: config.source }, 'booting sandbox VM');
-      this.vm = await this.deps.bootSandbox({ sandboxId: id, kind: placement.kind, spec, config });
+      vm = await this.bootVm({ sandboxId: id, kind: placement.kind, spec, options: input.options }, log);
       bootedHere = true;
-      const requested = requestedSizing(spec, placement.kind);
-      if (placement.kind === 'sandbox' && requested.memoryMiB === 0) {
-        this.memoryHotplug = { baseMiB: vmSizing(config, requested).memoryMiB, limitsMiB: new Map() };
-      }
-      const vm = this.vm;
-      vm.onDeath((reason) => this.onVmDeath(reason));
-      void this.watchOom(vm);
     }
-    const vm = this.vm;
     vm.ensureAlive();
     try {
       await writeBundleRecord(bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: bootedHere });
@@ -151,6 +149,63 @@ export class TaskRuntime {
     this.events.create(id, bundle, input.rootfs, input.stdio, vm.pid);
     log.info({ kind: placement.kind }, 'container created');
     return vm.pid;
+  }
+
+  /** Loads the configuration (runtime options, then allowed annotations) and boots the pod's VM. */
+  private async bootVm(req: { sandboxId: string; kind: ContainerKind; spec: OciSpec; options?: AnyMessage | null; dns?: string[] }, log: Logger): Promise<PodVm> {
+    const loaded = await (this.deps.loadConfig ?? ((o) => loadConfig(runtimeOptionsFrom(o))))(req.options);
+    const { config, rejected } = applyAnnotations(loaded, req.spec.annotations);
+    for (const r of rejected) log.warn(r, 'annotation ignored');
+    log.info({ config: config.source }, 'booting sandbox VM');
+    const vm = await this.deps.bootSandbox({ sandboxId: req.sandboxId, kind: req.kind, spec: req.spec, config, dns: req.dns });
+    this.vm = vm;
+    const requested = requestedSizing(req.spec, req.kind);
+    if (req.kind === 'sandbox' && requested.memoryMiB === 0) {
+      this.memoryHotplug = { baseMiB: vmSizing(config, requested).memoryMiB, limitsMiB: new Map() };
+    }
+    vm.onDeath((reason) => this.onVmDeath(reason));
+    void this.watchOom(vm);
+    return vm;
+  }
+
+  /** Sandbox API: boots the pod's VM before any container; the pod's containers then join it. */
+  startPod(input: PodBootInput): Promise<PodVm> {
+    return this.createMutex.run(async () => {
+      if (this.stopping) throw new FailedPreconditionError(`sandbox ${this.vm?.id ?? input.sandboxId} is stopping`);
+      if (this.vm) throw new FailedPreconditionError(`this shim already serves sandbox ${this.vm.id}`);
+      const log = this.deps.log.child({ sandbox: input.sandboxId });
+      const vm = await this.bootVm({ sandboxId: input.sandboxId, kind: 'sandbox', spec: input.spec, options: input.options, dns: input.dns }, log);
+      this.podHeld = true;
+      try {
+        await writeBundleRecord(input.bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: true });
+      } catch (err) {
+        await this.stopVm();
+        throw err;
+      }
+      return vm;
+    });
+  }
+
+  /** Sandbox API: SIGKILL to the containers still running, up to graceMs for their exits, then the VM. */
+  async stopPod(graceMs: number): Promise<void> {
+    const vm = this.vm;
+    if (!vm) return;
+    if (graceMs > 0 && vm.alive && !this.stopping) {
+      const live = [...this.containers.values()].map((c) => c.init).filter((p) => p.status === 'running' || p.status === 'paused');
+      await Promise.all(live.map((p) => p.kill(SIGKILL, true).catch((err: Error) => this.deps.log.warn({ container: p.id, err: err.message }, 'kill failed'))));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise((r) => (timer = setTimeout(r, graceMs)));
+      await Promise.race([Promise.all(live.map((p) => p.wait().catch(() => undefined))), grace]);
+      clearTimeout(timer);
+    }
+    await this.stopVm();
+  }
+
+  /** Sandbox API: stops everything (containers left are reported dead) and lets the process exit. */
+  async shutdownPod(): Promise<void> {
+    this.podHeld = false;
+    await this.stopVm();
+    this.deps.requestExit();
   }
 
   async start(id: string, execId: string): Promise<number> {
@@ -240,9 +295,12 @@ export class TaskRuntime {
     return { shimPid: process.pid, taskPid: this.vm?.pid ?? 0 };
   }
 
-  /** Shutdown: a no-op while containers remain; otherwise stop the VM and let the process exit. */
+  /**
+   * Shutdown: a no-op while containers remain, or while the Sandbox API holds the pod (containerd
+   * calls it after each container's Delete); otherwise stop the VM and let the process exit.
+   */
   async shutdown(): Promise<void> {
-    if (this.containers.size > 0) return;
+    if (this.containers.size > 0 || this.podHeld) return;
     await this.stopVm();
     this.deps.requestExit();
   }

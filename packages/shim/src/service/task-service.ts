@@ -1,12 +1,12 @@
 /**
  * containerd.task.v2.Task: thin handlers that turn requests into domain calls on TaskRuntime and
- * results back into responses. Errors are mapped to statuses in exactly one place (taskErrorToStatus).
+ * results back into responses. Errors are mapped to statuses in exactly one place, the server's
+ * boundary (rpc-errors.ts).
  */
-import type { CallContext, ServiceImplementation, TtrpcError } from 'ttrpc-ts';
+import type { ServiceImplementation } from 'ttrpc-ts';
 import { OciTypeUrl, unpackJsonAny } from '@kata-ts/protocol';
 import type { TaskService, pb } from '@kata-ts/protocol/containerd';
-import { InvalidArgumentError, UnimplementedError, toStatus } from '../errors';
-import type { Logger } from '../framework/logging';
+import { InvalidArgumentError, UnimplementedError } from '../errors';
 import { metricsAny } from '../metrics/stats';
 import type { OciLinuxResources, OciProcess } from '../oci/spec';
 import { toTimestamp } from '../runtime/events';
@@ -21,15 +21,6 @@ const STATUS: Record<ProcessStatus, Status> = { created: 1, running: 2, stopped:
 function requireId(id: string | null | undefined, what = 'id'): string {
   if (!id) throw new InvalidArgumentError(`${what} must not be empty`);
   return id;
-}
-
-/** The Task server's error boundary (ServerOptions.toStatus): domain errors to statuses, logged once. */
-export function taskErrorToStatus(log: Logger): (err: unknown, ctx: CallContext) => TtrpcError {
-  return (err, ctx) => {
-    const status = toStatus(err);
-    log.debug({ rpc: ctx.method, code: status.code, err: status.message }, 'task rpc failed');
-    return status;
-  };
 }
 
 export function createTaskService(runtime: TaskRuntime): Impl {

@@ -1,6 +1,6 @@
 /**
- * A task service wired for unit tests: TaskRuntime + the ttrpc Task service on a unix socket, a
- * FakeAgent behind a FakeVm, a publisher that records events, bundles and FIFOs in a temp dir.
+ * A task service wired for unit tests: TaskRuntime + the ttrpc Task and Sandbox services on a unix
+ * socket, a FakeAgent behind a FakeVm, a publisher that records events, bundles and FIFOs in a temp dir.
  */
 import { execFileSync } from 'node:child_process';
 import { constants, openSync, promises as fs } from 'node:fs';
@@ -8,13 +8,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Server, createServiceClient, type ServiceClient } from 'ttrpc-ts';
-import { TaskService } from '@kata-ts/protocol/containerd';
+import { SandboxService, TaskService } from '@kata-ts/protocol/containerd';
 import { defaultConfig } from '../config/config';
 import { silentLogger } from '../framework/logging';
 import type { Publisher, TaskEvent } from '../framework/publisher';
 import type { OciSpec } from '../oci/spec';
+import { PodSandboxes } from '../runtime/pod-sandbox';
 import { TaskRuntime } from '../runtime/task-runtime';
-import { createTaskService, taskErrorToStatus } from '../service/task-service';
+import { rpcErrorToStatus } from '../service/rpc-errors';
+import { createSandboxService } from '../service/sandbox-service';
+import { createTaskService } from '../service/task-service';
 import { FakeAgent } from './fake-agent';
 import { FakeVm } from './fake-vm';
 
@@ -34,9 +37,10 @@ export class TaskHarness {
   readonly vms: FakeVm[] = [];
   exitRequested = 0;
   task!: ServiceClient<typeof TaskService>;
+  sandbox!: ServiceClient<typeof SandboxService>;
   runtime!: TaskRuntime;
   private client!: Client;
-  private readonly server = new Server({ toStatus: taskErrorToStatus(silentLogger()) });
+  private readonly server = new Server({ toStatus: rpcErrorToStatus(silentLogger()) });
 
   private constructor(readonly dir: string, readonly agent: FakeAgent) {}
 
@@ -57,10 +61,12 @@ export class TaskHarness {
       },
     });
     h.server.register(TaskService, createTaskService(h.runtime));
+    h.server.register(SandboxService, createSandboxService(new PodSandboxes(h.runtime, silentLogger())));
     const sock = path.join(dir, 'shim.sock');
     await h.server.listen(sock);
     h.client = await Client.connect(sock);
     h.task = createServiceClient(h.client, TaskService);
+    h.sandbox = createServiceClient(h.client, SandboxService);
     return h;
   }
 
@@ -70,6 +76,13 @@ export class TaskHarness {
     await fs.mkdir(path.join(bundle, 'rootfs'), { recursive: true });
     const spec: OciSpec = { ociVersion: '1.0.2', process: { args, cwd: '/', env: ['PATH=/bin'] }, root: { path: 'rootfs' }, ...extra };
     await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
+    return bundle;
+  }
+
+  /** An empty bundle directory, as containerd's shim sandbox controller makes for a pod (no config.json). */
+  async sandboxBundle(id: string): Promise<string> {
+    const bundle = path.join(this.dir, 'bundles', id);
+    await fs.mkdir(bundle, { recursive: true });
     return bundle;
   }
 
