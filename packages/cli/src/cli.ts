@@ -1,6 +1,9 @@
 /** The `kata-ts` command line: yargs wiring only; each command lives in commands/. */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { checkCommand } from './commands/check';
+import {
+  DEFAULT_CONTAINERD_CONFIG, DEFAULT_CRIO_DROPIN_DIR, DEFAULT_RUNTIME_PATH, DEPLOY_TARGETS, deployCommand, type DeployArgs,
+} from './commands/deploy';
 import { envCommand } from './commands/env';
 import { factoryCommand } from './commands/factory';
 import { versionCommand } from './commands/version';
@@ -28,13 +31,43 @@ export async function run(argv: string[], out: Output = stdio): Promise<number> 
     async (args) => {
       code = await factoryCommand({ config: args.config, json: args.json, action: args.action }, out);
     })
+    .command('deploy <target>', 'add the kata runtime handler to containerd\'s config.toml or CRI-O\'s drop-in directory (as kata-deploy does); idempotent', deployOptions,
+      async (args) => {
+        code = await deployCommand('deploy', deployArgs(args), out);
+      })
+    .command('undeploy <target>', 'remove the kata runtime handler that deploy added, and nothing else; idempotent', deployOptions, async (args) => {
+      code = await deployCommand('undeploy', deployArgs(args), out);
+    })
     .command('version', 'print the kata-ts version', (y) => y.options(json), (args) => {
       code = versionCommand(args, out);
     })
-    .demandCommand(1, 'name a command: check, env, factory or version')
+    .demandCommand(1, 'name a command: check, env, factory, deploy, undeploy or version')
     .strict()
     .version(false)
     .help()
     .parseAsync();
   return code;
+}
+
+/** The options deploy and undeploy share; `--config` here is containerd's config.toml, not kata-ts's. */
+function deployOptions(y: Argv) {
+  return y
+    .positional('target', { type: 'string', choices: DEPLOY_TARGETS, demandOption: true, describe: 'the container runtime to configure' })
+    .options({
+      'dry-run': { type: 'boolean', default: false, describe: 'print the file that would be written (or a diff) and write nothing' },
+      config: { type: 'string', describe: `containerd's config.toml (default ${DEFAULT_CONTAINERD_CONFIG})` },
+      'containerd-version': { type: 'string', describe: 'containerd\'s version (e.g. 1.7, 2.1) when a new config.toml is written; default: containerd --version' },
+      sandboxer: { choices: ['podsandbox', 'shim'] as const, default: 'podsandbox' as const, describe: 'containerd 2.x (config version 3): the handler\'s sandboxer' },
+      'crio-dropin-dir': { type: 'string', default: DEFAULT_CRIO_DROPIN_DIR, describe: 'CRI-O\'s drop-in directory' },
+      'kata-config': { type: 'string', describe: 'the kata-ts configuration the shim loads (default: /etc/kata-ts/configuration.toml if present, else /usr/share/defaults/kata-ts/configuration.toml)' },
+      handler: { type: 'string', default: 'kata', describe: 'the runtime handler (RuntimeClass handler) name' },
+      'runtime-path': { type: 'string', default: DEFAULT_RUNTIME_PATH, describe: 'the shim binary CRI-O runs (runtime_path)' },
+    });
+}
+
+function deployArgs(args: Awaited<ReturnType<typeof deployOptions>['argv']>): DeployArgs {
+  return {
+    target: args.target, dryRun: args['dry-run'], config: args.config, containerdVersion: args['containerd-version'], sandboxer: args.sandboxer,
+    crioDropinDir: args['crio-dropin-dir'], kataConfig: args['kata-config'], handler: args.handler, runtimePath: args['runtime-path'],
+  };
 }

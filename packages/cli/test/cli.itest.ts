@@ -70,3 +70,33 @@ describe('kata-ts (bundled) on this host', () => {
     expect(bad.stderr).toMatch(/Unknown argument|Unknown command/);
   });
 });
+
+/** containerd on this host (scripts/install-deps.sh installs Debian's), to read back what deploy wrote. */
+const containerd = spawnSync('containerd', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe('kata-ts (bundled) deploy containerd, read back by containerd itself', () => {
+  const runtimesIn = (config: string) => {
+    // `config dump` loads the file as the daemon would (no daemon needed) and prints the merged configuration.
+    const dump = execFileSync('containerd', ['--config', config, 'config', 'dump'], { encoding: 'utf8' });
+    return [...dump.matchAll(/^\s*\[plugins\.(?:"io\.containerd\.grpc\.v1\.cri"|'io\.containerd\.cri\.v1\.runtime')\.containerd\.runtimes\.([\w-]+)\]$/gm)].map((m) => m[1]);
+  };
+
+  (containerd ? it : it.skip)('adds kata beside runc to `containerd config default` and to a file with no runtimes; undeploy restores the bytes', async () => {
+    const defaults = path.join(dir, 'default.toml');
+    const original = execFileSync('containerd', ['config', 'default'], { encoding: 'utf8' });
+    await fs.writeFile(defaults, original);
+    const bare = path.join(dir, 'bare.toml');
+    await fs.writeFile(bare, 'version = 2\n[plugins."io.containerd.grpc.v1.cri".cni]\n  conf_dir = "/etc/cni/net.d"\n');
+    for (const config of [defaults, bare]) {
+      const before = await fs.readFile(config, 'utf8');
+      expect(kataTs('deploy', 'containerd', '--config', config, '--kata-config', INSTALLED_CONFIG).code).toBe(0);
+      expect(runtimesIn(config).sort()).toEqual(['kata', 'runc']);
+      const dump = execFileSync('containerd', ['--config', config, 'config', 'dump'], { encoding: 'utf8' });
+      expect(dump).toContain('runtime_type = "io.containerd.kata.v2"');
+      expect(dump).toContain(`ConfigPath = "${INSTALLED_CONFIG}"`);
+      expect(kataTs('deploy', 'containerd', '--config', config, '--kata-config', INSTALLED_CONFIG).stdout).toContain('nothing changed');
+      expect(kataTs('undeploy', 'containerd', '--config', config).code).toBe(0);
+      expect(await fs.readFile(config, 'utf8')).toBe(before);
+    }
+  });
+});
