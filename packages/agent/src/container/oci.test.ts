@@ -1,4 +1,4 @@
-import { processToOci, resourcesToOci, specToOci } from './oci';
+import { GUEST_CRUN_OCI_VERSION, ociVersionForCrun, processToOci, resourcesToOci, specToOci } from './oci';
 
 describe('grpc.Spec → OCI config.json', () => {
   it('maps process fields and drops empty ones', () => {
@@ -23,5 +23,19 @@ describe('grpc.Spec → OCI config.json', () => {
     expect(oci.hooks).toBeUndefined();
     expect((oci.linux as { cgroupsPath: string }).cgroupsPath).toBe('/kata/c1');
     expect((oci.linux as { namespaces: unknown[] }).namespaces).toEqual([{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }]);
+  });
+});
+
+describe('ociVersionForCrun', () => {
+  it.each([
+    ['1.0.2', '1.0.2'],
+    ['1.1.0-rc.1', '1.1.0-rc.1'],
+    ['1.2.1', GUEST_CRUN_OCI_VERSION],
+    ['1.3.0', GUEST_CRUN_OCI_VERSION],
+    ['2.0.0', GUEST_CRUN_OCI_VERSION],
+    ['', GUEST_CRUN_OCI_VERSION],
+    [undefined, GUEST_CRUN_OCI_VERSION],
+  ])('writes %p as %p', (given, written) => {
+    expect(ociVersionForCrun(given)).toBe(written);
   });
 });

@@ -75,6 +75,21 @@ export function resourcesToOci(r: LinuxResources | null | undefined): Json | und
 }
 
 /** The whole config.json, with root.path and cgroupsPath set by the agent. */
+/** Newest runtime-spec the guest's crun (Debian 12's 1.8.1) accepts: it refuses 1.2 and later outright. */
+export const GUEST_CRUN_OCI_VERSION = '1.1.0';
+
+/**
+ * The ociVersion written for crun. containerd 2.x stamps specs 1.2.x ("unknown version specified" from
+ * crun 1.8.1); nothing the agent writes needs more than 1.1, so newer versions are written as 1.1.0 and
+ * older ones are kept.
+ */
+export function ociVersionForCrun(version: string | undefined): string {
+  const m = /^(\d+)\.(\d+)\./.exec(version ?? '');
+  if (!m) return GUEST_CRUN_OCI_VERSION;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major === 1 && minor <= 1 ? version! : GUEST_CRUN_OCI_VERSION;
+}
+
 export function specToOci(spec: Spec, rootPath: string, cgroupsPath: string | undefined): Json {
   const l = spec.Linux ?? {};
   const idmap = (m: { HostID?: number | null; ContainerID?: number | null; Size?: number | null }) => ({
@@ -110,7 +125,7 @@ export function specToOci(spec: Spec, rootPath: string, cgroupsPath: string | un
     mountLabel: l.MountLabel,
   });
   return compact({
-    ociVersion: spec.Version || '1.0.2',
+    ociVersion: ociVersionForCrun(spec.Version),
     process: processToOci(spec.Process ?? {}),
     root: { path: rootPath, readonly: !!spec.Root?.Readonly },
     hostname: spec.Hostname,
