@@ -83,7 +83,7 @@ export const GUEST_CRUN_OCI_VERSION = '1.1.0';
  * crun 1.8.1); nothing the agent writes needs more than 1.1, so newer versions are written as 1.1.0 and
  * older ones are kept.
  */
-export function ociVersionForCrun(version: string | undefined): string {
+export function ociVersionForCrun(version: string | null | undefined): string {
   const m = /^(\d+)\.(\d+)\./.exec(version ?? '');
   if (!m) return GUEST_CRUN_OCI_VERSION;
   const [major, minor] = [Number(m[1]), Number(m[2])];
