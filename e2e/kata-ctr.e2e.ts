@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  EventWatcher, INSTALLED_ASSETS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired,
+  EventWatcher, INSTALLED_ASSETS, containerdMatrix, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired,
   kataSkipReason, run, waitUntil, type CommandResult, type GuestManifest as Manifest,
 } from './harness';
 import { listProcesses } from './harness/procfs';
@@ -51,7 +51,7 @@ function writeConfig(file: string, imageDir: string): void {
   ].join('\n'));
 }
 
-describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => {
+describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => describe.each(containerdMatrix())('%s', (_label, flavour) => {
   let ctd: PrivateContainerd;
   let image: string;
   let tmpDir: string;
@@ -67,22 +67,22 @@ describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => {
     return id;
   };
 
-  const ctrArgs = (args: string[]) => ['--address', ctd.layout.address, '--namespace', ctd.namespace, ...args];
+  const ctrArgs = (args: string[]) => ctd.ctrArgs(args);
   const runFlags = () => ['--runtime', RUNTIME, '--fifo-dir', path.join(ctd.layout.dir, 'fifo'), ...configFlags];
 
   /** `ctr run --rm` (stdin from `input`, or /dev/null). */
   const ctrRun = (id: string, args: string[], opts: { flags?: string[]; input?: string } = {}): Promise<CommandResult> =>
-    run('ctr', ctrArgs(['run', '--rm', ...runFlags(), ...(opts.flags ?? []), image, id, ...args]), { timeoutMs: 180_000, input: opts.input });
+    run(ctd.program('ctr'), ctrArgs(['run', '--rm', ...runFlags(), ...(opts.flags ?? []), image, id, ...args]), { timeoutMs: 180_000, input: opts.input });
 
   /** `ctr run -d --null-io`: returns once the task runs. */
   const ctrRunDetached = async (id: string, args: string[], flags: string[] = []) => {
-    const r = await run('ctr', ctrArgs(['run', '-d', '--null-io', ...runFlags(), ...flags, image, id, ...args]), { timeoutMs: 180_000 });
+    const r = await run(ctd.program('ctr'), ctrArgs(['run', '-d', '--null-io', ...runFlags(), ...flags, image, id, ...args]), { timeoutMs: 180_000 });
     expectResult(r, 0);
   };
 
   /** A command under a pseudo-terminal (ctr -t needs one), through script(1). */
   const withTty = (args: string[]) => {
-    const quoted = ['ctr', ...ctrArgs(args)].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const quoted = [ctd.program('ctr'), ...ctrArgs(args)].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     return run('script', ['-qec', quoted, '/dev/null'], { timeoutMs: 180_000 });
   };
 
@@ -107,7 +107,7 @@ describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => {
       writeConfig(path.join(tmpDir, 'configuration.toml'), IMAGE_DIR);
       configFlags = ['--runtime-config-path', path.join(tmpDir, 'configuration.toml')];
     }
-    ctd = await PrivateContainerd.start();
+    ctd = await PrivateContainerd.start({ flavour });
     const img = await ensureTestImage();
     await ctd.importImage(img.tarPath);
     image = img.ref;
@@ -257,4 +257,4 @@ describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => {
     await removeTask(app);
     await removeTask(sandbox);
   }, TEST_TIMEOUT_MS);
-});
+}));

@@ -39,7 +39,7 @@ describeKata('kata-ts across a containerd restart', () => {
 
   it('keeps the task RUNNING, exec-able and killable after containerd is stopped and started again', async () => {
     const ctrArgs = (args: string[]) => ['--address', ctd.layout.address, '--namespace', ctd.namespace, ...args];
-    const started = await run('ctr', ctrArgs(['run', '-d', '--null-io', '--runtime', RUNTIME, image, id, 'sh', '-c', 'echo before > /tmp/mark; exec sleep 600']), { timeoutMs: 180_000 });
+    const started = await run(ctd.program('ctr'), ctrArgs(['run', '-d', '--null-io', '--runtime', RUNTIME, image, id, 'sh', '-c', 'echo before > /tmp/mark; exec sleep 600']), { timeoutMs: 180_000 });
     expect(started).toMatchObject({ code: 0 });
     const socket = ctd.shimSocket(id);
     const [shimPid] = await listeningPids(socket);

@@ -26,6 +26,8 @@ export interface ConfigOptions {
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** Run containerd in this network namespace (a path such as /var/run/netns/<name>; nsenter --net). */
   netnsPath?: string;
+  /** config.toml schema: 2 (containerd 1.6/1.7) or 3 (2.x). Default 2. */
+  configVersion?: 2 | 3;
   /** Extra TOML appended verbatim (runtimes, CRI settings); it must not repeat a table written here. */
   extraToml?: string;
 }
@@ -46,14 +48,24 @@ export function containerdLayout(dir: string): ContainerdLayout {
   };
 }
 
-/** Renders config.toml (version 2, understood by containerd 1.6 through 2.x). */
+/** The plugins that make up the CRI, per config schema (2.x split it into runtime and images plugins). */
+const CRI_PLUGINS = {
+  2: ['io.containerd.grpc.v1.cri'],
+  3: ['io.containerd.grpc.v1.cri', 'io.containerd.cri.v1.runtime', 'io.containerd.cri.v1.images', 'io.containerd.podsandbox.controller.v1.podsandbox'],
+} as const;
+
+/**
+ * Renders config.toml in the schema of the containerd it is for: version 2 (1.6/1.7) or version 3
+ * (2.x; it would migrate a version 2 file, but users of 2.x write version 3, so the tests do too).
+ */
 export function renderConfig(layout: ContainerdLayout, options: ConfigOptions = {}): string {
   const q = (s: string) => JSON.stringify(s); // TOML basic strings share JSON's escapes
+  const version = options.configVersion ?? 2;
   return [
-    'version = 2',
+    `version = ${version}`,
     `root = ${q(layout.root)}`,
     `state = ${q(layout.state)}`,
-    options.cri ? 'disabled_plugins = []' : 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    `disabled_plugins = [${options.cri ? '' : CRI_PLUGINS[version].map(q).join(', ')}]`,
     '',
     '[grpc]',
     `  address = ${q(layout.address)}`,
@@ -67,7 +79,7 @@ export function renderConfig(layout: ContainerdLayout, options: ConfigOptions = 
     '[plugins."io.containerd.internal.v1.opt"]',
     `  path = ${q(layout.opt)}`,
     '',
-    typeof options.cri === 'object' ? renderCriConfig(layout, options.cri) : '',
+    typeof options.cri === 'object' ? renderCriConfig(layout, options.cri, version) : '',
     options.extraToml ?? '',
   ].join('\n');
 }

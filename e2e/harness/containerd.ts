@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommandError, CommandResult, run } from './exec';
 import { ConfigOptions, ContainerdLayout, containerdLayout, renderConfig } from './containerd-config';
+import type { ContainerdFlavour } from './containerd-versions';
 import { Footprint } from './leftovers';
 import { endOwnedProcesses, removeOwnedCgroups, terminate, unmountUnder, waitUntil } from './teardown';
 
@@ -20,6 +21,8 @@ export interface PrivateContainerdOptions extends ConfigOptions {
   namespace?: string;
   /** How long containerd may take to answer `ctr version`. Default 15 s. */
   startTimeoutMs?: number;
+  /** Which containerd (its binaries and config schema). Default: Debian's 1.6 on PATH. */
+  flavour?: ContainerdFlavour;
 }
 
 export interface CtrOptions {
@@ -68,6 +71,8 @@ export class PrivateContainerd {
     /** True when the namespace was made up here, so its cgroups and runc root are this fixture's alone. */
     private readonly ownsNamespace: boolean,
     private readonly options: ConfigOptions,
+    /** The containerd this fixture runs. */
+    readonly flavour: ContainerdFlavour,
   ) {
     writeFileSync(layout.configFile, renderConfig(layout, options));
     if (options.cri) mkdirSync(layout.cniDir, { recursive: true });
@@ -81,10 +86,12 @@ export class PrivateContainerd {
     const log = openSync(this.layout.logFile, 'a');
     let child: ChildProcess;
     try {
-      const argv = ['containerd', '--config', this.layout.configFile];
+      const argv = [this.program('containerd'), '--config', this.layout.configFile];
       // In a test-owned network namespace, CNI's bridges and veths (and the daemon's sockets) stay there.
       if (this.options.netnsPath) argv.unshift('nsenter', `--net=${this.options.netnsPath}`, '--');
-      child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log] });
+      // The daemon finds its runc shim on PATH: the flavour's own comes first.
+      const env = this.flavour.binDir ? { ...process.env, PATH: `${this.flavour.binDir}:${process.env.PATH ?? ''}` } : process.env;
+      child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log], env });
     } finally {
       closeSync(log);
     }
@@ -109,7 +116,8 @@ export class PrivateContainerd {
   static async start(options: PrivateContainerdOptions = {}): Promise<PrivateContainerd> {
     const dir = mkdtempSync(path.join(tmpdir(), 'kata-ts-ctd-'));
     const namespace = options.namespace ?? `kata-ts-${randomBytes(4).toString('hex')}`;
-    const ctd = new PrivateContainerd(containerdLayout(dir), namespace, options.namespace === undefined, options);
+    const flavour = options.flavour ?? { label: '1.6', configVersion: 2 };
+    const ctd = new PrivateContainerd(containerdLayout(dir), namespace, options.namespace === undefined, { configVersion: flavour.configVersion, ...options }, flavour);
     try {
       await ctd.waitReady(options.startTimeoutMs ?? 15_000);
     } catch (err) {
@@ -119,6 +127,16 @@ export class PrivateContainerd {
     return ctd;
   }
 
+  /** The path of one of this containerd's programs (containerd, ctr, containerd-shim-runc-v2). */
+  program(name: 'containerd' | 'ctr' | 'containerd-shim-runc-v2'): string {
+    return this.flavour.binDir ? path.join(this.flavour.binDir, name) : name;
+  }
+
+  /** `ctr` arguments that address this containerd (and a namespace, default ours). */
+  ctrArgs(args: readonly string[], namespace = this.namespace): string[] {
+    return ['--address', this.layout.address, '--namespace', namespace, ...args];
+  }
+
   /** containerd's pid. */
   get pid(): number {
     return this.child.pid ?? 0;
@@ -126,7 +144,7 @@ export class PrivateContainerd {
 
   /** Runs `ctr --address <ours> --namespace <ns> ...args`; resolves whatever the exit code. */
   ctr(args: readonly string[], options: CtrOptions = {}): Promise<CommandResult> {
-    return run('ctr', ['--address', this.layout.address, '--namespace', options.namespace ?? this.namespace, ...args], {
+    return run(this.program('ctr'), this.ctrArgs(args, options.namespace), {
       timeoutMs: options.timeoutMs ?? 30_000,
       input: options.input,
     });
@@ -169,9 +187,16 @@ export class PrivateContainerd {
     return path.join(this.layout.state, 'io.containerd.runtime.v2.task', namespace, id);
   }
 
-  /** The socket path of a task's shim, from the `address` file the shim wrote in the bundle (unix://...). */
+  /**
+   * The socket path of a task's shim: from the `address` file the shim wrote in the bundle (unix://...),
+   * or, for a pod container containerd 2.x joined to a v3 shim without running `start`, from the
+   * bootstrap.json containerd wrote there instead.
+   */
   shimSocket(id: string, namespace = this.namespace): string {
-    const address = readFileSync(path.join(this.bundleDir(id, namespace), 'address'), 'utf8').trim();
+    const bundle = this.bundleDir(id, namespace);
+    const address = existsSync(path.join(bundle, 'address'))
+      ? readFileSync(path.join(bundle, 'address'), 'utf8').trim()
+      : (JSON.parse(readFileSync(path.join(bundle, 'bootstrap.json'), 'utf8')) as { address: string }).address;
     const socket = address.replace(/^unix:\/\//, '');
     this.shimSockets.add(socket);
     return socket;
@@ -247,7 +272,7 @@ export class PrivateContainerd {
     let last: CommandResult | undefined;
     const ready = await waitUntil(async () => {
       if (this.exited) return true;
-      last = await run('ctr', ['--address', this.layout.address, 'version'], { timeoutMs: 2_000 });
+      last = await run(this.program('ctr'), ['--address', this.layout.address, 'version'], { timeoutMs: 2_000 });
       return last.code === 0;
     }, timeoutMs, 100);
     if (this.exited || !ready) {

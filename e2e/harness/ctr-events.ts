@@ -30,7 +30,7 @@ export class EventWatcher {
 
   /** Spawns `ctr events` on `ctd` and waits until it is subscribed. */
   static async start(ctd: PrivateContainerd, timeoutMs = 10_000): Promise<EventWatcher> {
-    const child = spawn('ctr', ['--address', ctd.layout.address, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(ctd.program('ctr'), ['--address', ctd.layout.address, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
     const watcher = new EventWatcher(child);
     try {
       await watcher.handshake(ctd, timeoutMs);

@@ -11,6 +11,9 @@ export { containerdSkipReason, describeIfRoot, hostTestsRequired, which } from '
 export { PrivateContainerd } from './containerd';
 export type { CtrOptions, PrivateContainerdOptions, RunContainerOptions, TaskRow } from './containerd';
 export type { ConfigOptions, ContainerdLayout } from './containerd-config';
+export { availableContainerds, builtPeers, containerdMatrix, peerProgram, PEERS_MANIFEST } from './containerd-versions';
+export type { ContainerdFlavour } from './containerd-versions';
+export type { CriDaemon } from './cri-daemon';
 export { EventWatcher } from './ctr-events';
 export { PAUSE_IMAGE_REF, TEST_IMAGE_REF, ensurePauseImage, ensureTestImage } from './test-image';
 export { CRI_NAMESPACE } from './cri-config';
@@ -30,3 +33,7 @@ export type { CommandResult, RunOptions } from './exec';
 export { INSTALLED_ASSETS, INSTALLED_CONFIGS, KATA_STATE_DIR, kataSkipReason, readGuestManifest } from './kata-install';
 export type { GuestManifest } from './kata-install';
 export { INSTALLED_DEFAULTS, KATA_RUNTIME, KataCtr, describeKata, installedConfigWith, okStdout, settledLeftovers } from './kata-ctr';
+
+/**** nerdctl ****/
+export { CNI_BIN_DIR, Nerdctl } from './nerdctl';
+export type { NerdctlOptions, NerdctlRunOptions } from './nerdctl';

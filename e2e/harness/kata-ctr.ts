@@ -67,8 +67,8 @@ export class KataCtr {
 
   /** `ctr run -d --null-io` with this configuration (and extra flags); returns once the task runs. */
   async runDetached(id: string, configPath: string, args: string[], flags: string[] = []): Promise<void> {
-    okStdout(await run('ctr', ['--address', this.ctd.layout.address, '--namespace', this.ctd.namespace, 'run', '-d', '--null-io',
-      '--runtime', KATA_RUNTIME, '--runtime-config-path', configPath, ...flags, this.image, id, ...args], { timeoutMs: 240_000 }));
+    okStdout(await run(this.ctd.program('ctr'), this.ctd.ctrArgs(['run', '-d', '--null-io',
+      '--runtime', KATA_RUNTIME, '--runtime-config-path', configPath, ...flags, this.image, id, ...args]), { timeoutMs: 240_000 }));
   }
 
   async exec(id: string, execId: string, script: string): Promise<string> {
