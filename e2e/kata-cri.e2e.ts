@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pb } from '@kata-ts/protocol/cri';
 import {
-  CRI_NAMESPACE, CriClient, INSTALLED_CONFIGS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensurePauseImage, ensureTestImage, findLeftovers,
+  CRI_NAMESPACE, CriClient, INSTALLED_CONFIGS, containerdMatrix, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensurePauseImage, ensureTestImage, findLeftovers,
   hostTestsRequired, kataSkipReason, readGuestManifest, waitUntil, type GuestManifest,
 } from './harness';
 import { listProcesses } from './harness/procfs';
@@ -27,7 +27,7 @@ const TEST_TIMEOUT_MS = 150_000;
 const skipReason = kataSkipReason();
 const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
 
-describeKata('kata-ts through the CRI (RuntimeClass handler kata)', () => {
+describeKata('kata-ts through the CRI (RuntimeClass handler kata)', () => describe.each(containerdMatrix())('%s', (_label, flavour) => {
   let ctd: PrivateContainerd;
   let cri: CriClient;
   let manifest: GuestManifest;
@@ -66,6 +66,7 @@ describeKata('kata-ts through the CRI (RuntimeClass handler kata)', () => {
     const [pause, image] = await Promise.all([ensurePauseImage(), ensureTestImage()]);
     busybox = image.ref;
     ctd = await PrivateContainerd.start({
+      flavour,
       namespace: CRI_NAMESPACE,
       cri: { sandboxImage: pause.ref, runtimes: { [HANDLER]: { runtimeType: RUNTIME } } },
     });
@@ -101,7 +102,7 @@ describeKata('kata-ts through the CRI (RuntimeClass handler kata)', () => {
     ids.push(pod);
     const tPod = Date.now();
 
-    // containerd 1.6's CRI sends no sandbox sizing: the VM boots at default_memory and grows by the limit.
+    // No pod-level resources, so no CRI version sends sandbox sizing: the VM boots at default_memory and grows by the limit.
     const sleeper = await cri.createContainer(pod, containerConfig('sleeper', ['sleep', '600'], 256), sandboxConfig);
     ids.push(sleeper);
     await cri.startContainer(sleeper);
@@ -178,4 +179,4 @@ describeKata('kata-ts through the CRI (RuntimeClass handler kata)', () => {
     process.stderr.write(`kata-cri timings: RunPodSandbox ${tPod - t0} ms, 2 containers created+started ${tStarted - tPod} ms, ` +
       `checks+teardown ${tGone - tStarted} ms, cleanup settled ${Date.now() - tGone} ms\n`);
   }, TEST_TIMEOUT_MS);
-});
+}));
