@@ -8,6 +8,7 @@
 import type { AnyMessage } from '@kata-ts/protocol';
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../errors';
 import type { Logger } from '../framework/logging';
+import { netnsPathOf } from '../network/netns';
 import { podDnsLines, podSandboxSpec, type PodConfig } from '../oci/pod-sandbox-spec';
 import type { OciSpec } from '../oci/spec';
 import { Mutex } from './mutex';
@@ -57,6 +58,8 @@ export interface SandboxInfo {
   exit?: SandboxExit;
   /** The VM's host directory, once started. */
   dir?: string;
+  /** The pod's network namespace ('' for a host-network pod). */
+  netnsPath: string;
 }
 
 /** StopSandbox without a timeout: how long SIGKILLed containers get to report their exits. */
@@ -92,10 +95,13 @@ export class PodSandbox {
     return this.boot.sandboxId;
   }
 
-  /** StartSandbox: boots the VM. */
-  async start(): Promise<{ pid: number; createdAt: Date }> {
+  /**
+   * StartSandbox: boots the VM. Also returns the spec the VM was booted from, for containerd to keep
+   * as the sandbox's (its NRI reads annotations from it, and logs an error per call when none is kept).
+   */
+  async start(): Promise<{ pid: number; createdAt: Date; spec: OciSpec }> {
     await this.mutex.run(() => this.state.start(this.ops));
-    return { pid: this.vm?.pid ?? 0, createdAt: this.createdAt };
+    return { pid: this.vm?.pid ?? 0, createdAt: this.createdAt, spec: this.boot.spec };
   }
 
   /** StopSandbox: timeoutSecs bounds the wait for the containers' exits (0: a default). */
@@ -110,7 +116,10 @@ export class PodSandbox {
   }
 
   info(): SandboxInfo {
-    return { id: this.id, status: this.state.status, pid: this.vm?.pid ?? 0, createdAt: this.createdAt, exit: this.exit, dir: this.vm?.dir };
+    return {
+      id: this.id, status: this.state.status, pid: this.vm?.pid ?? 0, createdAt: this.createdAt, exit: this.exit, dir: this.vm?.dir,
+      netnsPath: netnsPathOf(this.boot.spec) ?? '',
+    };
   }
 
   /** ShutdownSandbox: stops whatever still runs without waiting on containers, then lets the shim exit. */

@@ -132,6 +132,10 @@ export class TaskRuntime implements PodHost {
         guestHostname: vm.hostname,
         shareHostPath: (source, destination, readonly) => vm.share.shareHostPath(id, source, destination, readonly),
       });
+      // The guest shares a pod PID namespace through the pod's pause container; a Sandbox API pod has none.
+      if (guest.sandboxPidns && this.podHeld) {
+        throw new FailedPreconditionError(`container ${id} asks to share the pod's PID namespace, which kata-ts does not provide to a pod created through the Sandbox API (no pause container holds one)`);
+      }
       await vm.agent.createContainer({ containerId: id, execId: id, storages: [], spec: guest.spec, sandboxPidns: guest.sandboxPidns });
     } catch (err) {
       log.error({ err: messageOf(err) }, 'create failed');

@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Code, isTtrpcError } from 'ttrpc-ts';
+import { OciTypeUrl, unpackJsonAny } from '@kata-ts/protocol';
 import { CriTypeUrl, criCodecs } from '@kata-ts/protocol/cri';
+import type { OciSpec } from '../oci/spec';
 import { TaskHarness } from '../test-support/task-harness';
 
 async function code(p: Promise<unknown>): Promise<number | undefined> {
@@ -70,6 +72,7 @@ describe('Sandbox service over a fake agent', () => {
     const started = await h.sandbox.startSandbox({ sandboxId: 'pod' });
     expect(started.pid).toBe(4242);
     expect(started.createdAt?.seconds).toBeGreaterThan(1_600_000_000);
+    expect(unpackJsonAny<OciSpec>(started.spec, OciTypeUrl.Spec)).toMatchObject({ hostname: 'web-0', annotations: { 'example.com/team': 'a' } });
     expect(h.vms).toHaveLength(1);
     const boot = h.vms[0]!.request;
     expect(boot).toMatchObject({ sandboxId: 'pod', kind: 'sandbox', dns: ['nameserver 10.0.0.10', 'search ns.svc.cluster.local', 'options ndots:5'] });
@@ -142,6 +145,15 @@ describe('Sandbox service over a fake agent', () => {
     await h.sandbox.stopSandbox({ sandboxId: 'pod', timeoutSecs: 5 });
     expect((await appWait).exitStatus).toBe(137);
     expect(h.agent.calls.find((c) => c.method === 'SignalProcess')?.request).toMatchObject({ containerId: 'app', signal: 9 });
+  });
+
+  it('refuses a container that asks for the pod PID namespace: no pause container holds one', async () => {
+    await startPod('pod');
+    const shared = { ...inPod('pod'), linux: { namespaces: [{ type: 'pid', path: '/proc/4242/ns/pid' }] } };
+    const err = await h.task.create({ id: 'app', bundle: await h.bundle('app', ['sleep'], shared) }).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: Code.FAILED_PRECONDITION, message: expect.stringContaining('PID namespace') });
+    expect(h.agent.methods()).not.toContain('CreateContainer');
+    expect(h.vms[0]!.share.released).toContain('app');
   });
 
   it('reports the VM dying on its own as the sandbox exit (255)', async () => {

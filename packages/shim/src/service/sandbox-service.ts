@@ -5,6 +5,7 @@
  * response. Errors become statuses at the server's one boundary (rpc-errors.ts).
  */
 import type { ServiceImplementation } from 'ttrpc-ts';
+import { OciTypeUrl, packJsonAny } from '@kata-ts/protocol';
 import type { SandboxService } from '@kata-ts/protocol/containerd';
 import { InvalidArgumentError, UnimplementedError } from '../errors';
 import { toTimestamp } from '../runtime/events';
@@ -30,7 +31,7 @@ function requireId(id: string | null | undefined, what = 'sandbox_id'): string {
 
 /** Verbose status: the shim's own view, as JSON under one key (crictl inspectp shows it as is). */
 function verboseInfo(s: SandboxInfo): Record<string, string> {
-  return { 'kata-ts': JSON.stringify({ state: s.status, hypervisorPid: s.pid, shimPid: process.pid, sandboxDir: s.dir ?? '' }) };
+  return { 'kata-ts': JSON.stringify({ state: s.status, hypervisorPid: s.pid, shimPid: process.pid, sandboxDir: s.dir ?? '', netns: s.netnsPath }) };
 }
 
 export function createSandboxService(sandboxes: PodSandboxes): Impl {
@@ -50,7 +51,7 @@ export function createSandboxService(sandboxes: PodSandboxes): Impl {
 
     async startSandbox(req) {
       const started = await sandboxes.get(requireId(req.sandboxId)).start();
-      return { pid: started.pid, createdAt: toTimestamp(started.createdAt) };
+      return { pid: started.pid, createdAt: toTimestamp(started.createdAt), spec: packJsonAny(OciTypeUrl.Spec, started.spec) };
     },
 
     async platform(req) {
