@@ -146,6 +146,7 @@ describeKata('kata-ts as containerd 2.x shim sandboxer (Sandbox API, no pause co
       metadata: { name: 'kata-sandbox-api', namespace: 'default', uid: `kata-sbx-${process.pid}`, attempt: 0 },
       hostname: POD_HOSTNAME,
       logDirectory: tmp,
+      annotations: { 'example.com/owner': 'kata-ts-e2e' },
       // Pod-level resources: what a pause container's sizing annotations would carry; here the shim reads them.
       linux: { securityContext: hostNetwork, resources: { cpuPeriod: 100_000, cpuQuota: 100_000, memoryLimitInBytes: 256 * 1048576 } },
     };

@@ -42,6 +42,8 @@ export interface CreatePodInput {
   netnsPath: string;
   pod: PodConfig;
   annotations: Record<string, string>;
+  /** Mounts for a sandbox rootfs: a VM sandbox has none of its own (containerd's CRI sends none). */
+  rootfsMounts: number;
 }
 
 export interface SandboxExit {
@@ -154,7 +156,11 @@ export class PodSandboxes {
     const log = this.log.child({ sandbox: input.sandboxId });
     const boot: PodBootInput = { sandboxId: input.sandboxId, bundle: input.bundle, spec, dns: podDnsLines(input.pod.dns), options: this.runtimeOptions };
     this.current = new PodSandbox(boot, this.host, log);
-    log.info({ netns: input.netnsPath || undefined, hostname: input.pod.hostname }, 'sandbox created (Sandbox API: no pause container)');
+    if (input.rootfsMounts > 0) log.warn({ mounts: input.rootfsMounts }, 'sandbox rootfs mounts ignored: the VM is the sandbox');
+    log.info({
+      netns: input.netnsPath || undefined, hostname: input.pod.hostname,
+      podAnnotations: Object.keys(input.pod.annotations).length, requestAnnotations: Object.keys(input.annotations).length,
+    }, 'sandbox created (Sandbox API: no pause container)');
     return this.current;
   }
 

@@ -45,6 +45,7 @@ export function createSandboxService(sandboxes: PodSandboxes): Impl {
         netnsPath: req.netnsPath ?? '',
         pod: podConfigFrom(req.options),
         annotations: req.annotations ?? {},
+        rootfsMounts: req.rootfs?.length ?? 0,
       });
       return {};
     },
