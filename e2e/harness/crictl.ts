@@ -22,11 +22,19 @@ export class Crictl {
    * @param netnsPath the netns the daemon runs in: its streaming server (exec -i/-t, attach, port-forward)
    *   listens on loopback there, so crictl must run there too.
    */
-  constructor(readonly endpoint: string, private readonly netnsPath?: string, private readonly program = crictlPath() ?? 'crictl') {}
+  constructor(readonly endpoint: string, private readonly netnsPath?: string, private readonly program = crictlPath() ?? 'crictl') {
+    // Everything is on the command line; an empty config keeps crictl from looking for /etc/crictl.yaml.
+    writeFileSync(path.join(this.dir, 'crictl.yaml'), '');
+  }
+
+  /** What `crictl exec -s` prints for an ExecSync result: stdout, a newline, stderr, a newline, all on stdout. */
+  static execSyncOutput(stdout: string, stderr = ''): string {
+    return `${stdout}\n${stderr}\n`;
+  }
 
   /** The argv that runs crictl against this endpoint (inside the daemon's netns, if any). */
   argv(args: readonly string[]): string[] {
-    const crictl = [this.program, '--runtime-endpoint', this.endpoint, '--image-endpoint', this.endpoint, '--timeout', '180s', ...args];
+    const crictl = [this.program, '--config', path.join(this.dir, 'crictl.yaml'), '--runtime-endpoint', this.endpoint, '--image-endpoint', this.endpoint, '--timeout', '180s', ...args];
     return this.netnsPath ? ['nsenter', `--net=${this.netnsPath}`, '--', ...crictl] : crictl;
   }
 
@@ -43,9 +51,9 @@ export class Crictl {
     return r.stdout;
   }
 
-  /** Runs crictl with `-o json` appended and parses the output. */
-  async json<T = Record<string, unknown>>(args: readonly string[]): Promise<T> {
-    return JSON.parse(await this.ok([...args, '-o', 'json'])) as T;
+  /** Runs a crictl subcommand with `-o json` (flags go before its arguments) and parses the output. */
+  async json<T = Record<string, unknown>>([command, ...rest]: readonly string[]): Promise<T> {
+    return JSON.parse(await this.ok([command!, '-o', 'json', ...rest])) as T;
   }
 
   /** Writes a config object as a JSON file crictl can read; returns its path. */
