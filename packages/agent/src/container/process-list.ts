@@ -1,5 +1,5 @@
 /**
- * ListProcesses with Kata 3.x's semantics: "json" answers the container's pids as a JSON array;
+ * ListProcesses with Kata 1.x's semantics (Kata dropped the RPC in 2.x; kept for our own tools): "json" answers the container's pids as a JSON array;
  * "table" runs `ps` (the caller's args, default -ef; no shell) and keeps the header plus the lines
  * whose PID column is one of the container's. The args are bounded and plain: they go to ps only.
  */
