@@ -12,7 +12,7 @@ import type { NicSpec } from '../hypervisor/hypervisor';
 import { planEndpoints } from './endpoints';
 import { guestInterfaces, guestRoutes } from './guest-config';
 import { parseLinks, parseRoutes } from './iproute-json';
-import { netnsExec, type NetnsExec } from './netns';
+import { netnsExec, removeNetns, type NetnsExec } from './netns';
 import { setupSteps, teardownSteps, type CreatedForEndpoint } from './tcfilter';
 import type { Endpoint, HostRoute } from './types';
 
@@ -32,6 +32,8 @@ export interface PodNetworkOptions {
   log: Logger;
   /** Default: nsenter into netnsPath. */
   exec?: NetnsExec;
+  /** The shim created the netns (createNetns): teardown removes it too. */
+  ownsNetns?: boolean;
 }
 
 /** Errors of teardown commands that mean "already gone". */
@@ -49,6 +51,7 @@ export class PodNetwork {
     private readonly dir: string,
     private readonly exec: NetnsExec,
     private readonly log: Logger,
+    private readonly ownsNetns: boolean,
   ) {}
 
   /** Scans the netns and wires every endpoint; on failure undoes what it did and throws. */
@@ -60,7 +63,7 @@ export class PodNetwork {
       ...parseRoutes(await exec(['ip', '-json', 'route', 'show', 'table', 'main']), 4),
       ...parseRoutes(await exec(['ip', '-json', '-6', 'route', 'show', 'table', 'main']), 6),
     ];
-    const net = new PodNetwork(o.netnsPath, endpoints, routes, o.vhost, o.dir, exec, o.log);
+    const net = new PodNetwork(o.netnsPath, endpoints, routes, o.vhost, o.dir, exec, o.log, !!o.ownsNetns);
     try {
       for (const e of endpoints) await net.wire(e);
     } catch (err) {
@@ -97,11 +100,12 @@ export class PodNetwork {
     if (routes.length > 0) await agent.updateRoutes(routes);
   }
 
-  /** Removes every tap and filter this network created. Idempotent; never throws. */
+  /** Removes every tap and filter this network created (and the netns, when it made it). Idempotent; never throws. */
   teardown(): Promise<void> {
     this.tearingDown ??= (async () => {
       await undo(this.created, this.exec, this.log);
       await fs.rm(path.join(this.dir, RECORD), { force: true });
+      if (this.ownsNetns) await removeNetns(this.netnsPath).catch((err: Error) => this.log.warn({ err: err.message }, 'removing the netns failed'));
     })();
     return this.tearingDown;
   }

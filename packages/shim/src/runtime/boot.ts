@@ -10,7 +10,7 @@ import type { Logger } from '../framework/logging';
 import { chooseAccel } from '../hypervisor/accel';
 import { QemuHypervisor } from '../hypervisor/qemu';
 import { dnsFromSpec } from '../network/dns';
-import { netnsPathOf } from '../network/netns';
+import { createNetns, netnsPathOf, removeNetns, wantsNewNetns } from '../network/netns';
 import { PodNetwork } from '../network/pod-network';
 import { probeVhostNet } from '../network/vhost-net';
 import { requestedSizing } from '../oci/annotations';
@@ -49,12 +49,24 @@ export async function bootQemuSandbox(req: BootRequest, log: Logger): Promise<Po
   const specFor = (sharedDir: string): VmSpec =>
     buildVmSpec({ config, sandboxId: req.sandboxId, sandboxDir: dir, sharedDir, accel: accel.accel, sizing, agentChannel });
 
-  const netnsPath = netnsPathOf(req.spec);
-  const setupNetwork = netnsPath
+  // A spec asking for a new netns gets one when its hooks can fill it (as runc would create it).
+  const ownNetns = !netnsPathOf(req.spec) && req.createHooks && wantsNewNetns(req.spec) ? path.join(dir, 'netns') : undefined;
+  const netnsPath = netnsPathOf(req.spec) ?? ownNetns;
+  const wireNetwork = async (netnsPath: string) => {
+    const probe = await probeVhostNet();
+    log.info({ subsystem: 'network', vhostNet: probe.vhost, reason: probe.reason }, probe.vhost ? 'NICs use vhost-net' : 'NICs without vhost-net (virtio-net in QEMU userspace)');
+    return PodNetwork.setup({ netnsPath, dir, vhost: probe.vhost, log: log.child({ subsystem: 'network' }), ownsNetns: netnsPath === ownNetns });
+  };
+  const setupNetwork = netnsPath || req.createHooks
     ? async () => {
-        const probe = await probeVhostNet();
-        log.info({ subsystem: 'network', vhostNet: probe.vhost, reason: probe.reason }, probe.vhost ? 'NICs use vhost-net' : 'NICs without vhost-net (virtio-net in QEMU userspace)');
-        return PodNetwork.setup({ netnsPath, dir, vhost: probe.vhost, log: log.child({ subsystem: 'network' }) });
+        if (ownNetns) await createNetns(ownNetns);
+        try {
+          await req.createHooks?.(netnsPath);
+          return netnsPath ? await wireNetwork(netnsPath) : undefined;
+        } catch (err) {
+          if (ownNetns) await removeNetns(ownNetns).catch(() => undefined);
+          throw err;
+        }
       }
     : undefined;
   const dns = req.dns ?? (await dnsFromSpec(req.spec));

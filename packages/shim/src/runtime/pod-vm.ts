@@ -40,6 +40,12 @@ export interface BootRequest {
   config: ShimConfig;
   /** CreateSandbox's dns lines when known up front (Sandbox API); else read from the spec's resolv.conf mount. */
   dns?: string[];
+  /**
+   * The first container's host hooks (prestart, createRuntime), run once its network namespace exists
+   * and before it is scanned for the VM's NICs. With them, a spec that asks for a new network namespace
+   * gets one (nerdctl's hook puts the container's CNI interfaces there).
+   */
+  createHooks?: (netnsPath: string | undefined) => Promise<void>;
 }
 
 export type BootSandbox = (req: BootRequest) => Promise<PodVm>;

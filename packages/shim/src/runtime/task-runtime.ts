@@ -21,12 +21,13 @@ import type { MountSpec } from '../fs/mount';
 import type { StdioPaths } from '../io/host-io';
 import { podPlacement, requestedSizing, type ContainerKind } from '../oci/annotations';
 import { guestSpec } from '../oci/guest-spec';
+import { hasCreateHooks, hookState, hooksOf, runCreateHooks, runHooks, type HookState } from '../oci/hooks';
 import { readSpec, type OciLinuxResources, type OciProcess, type OciSpec } from '../oci/spec';
 import { Container } from './container';
 import { TaskEventSink } from './events';
 import { Mutex } from './mutex';
 import type { PodBootInput, PodHost } from './pod-sandbox';
-import type { BootSandbox, PodVm } from './pod-vm';
+import type { BootRequest, BootSandbox, PodVm } from './pod-vm';
 import { UNKNOWN_EXIT_STATUS, type ExitInfo, type Process } from './process';
 import type { ProcessStatus } from './process-state';
 import { writeBundleRecord } from './sandbox-files';
@@ -119,11 +120,16 @@ export class TaskRuntime implements PodHost {
       vm = this.vm;
     } else {
       if (this.vm) throw new FailedPreconditionError(`this shim already serves sandbox ${this.vm.id}`);
-      vm = await this.bootVm({ sandboxId: id, kind: placement.kind, spec, options: input.options }, log);
+      // The hooks run before the VM exists (its NICs come from what they set up): no pid yet.
+      const createHooks = hasCreateHooks(spec)
+        ? (netnsPath: string | undefined) => runCreateHooks(spec, hookState(spec, { id, bundle, status: 'creating', pid: 0, netnsPath }), log)
+        : undefined;
+      vm = await this.bootVm({ sandboxId: id, kind: placement.kind, spec, options: input.options, createHooks }, log);
       bootedHere = true;
     }
     vm.ensureAlive();
     try {
+      if (!bootedHere) await runCreateHooks(spec, hookState(spec, { id, bundle, status: 'creating', pid: vm.pid }), log);
       await writeBundleRecord(bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: bootedHere });
       if (placement.kind === 'pod-container') await this.growForMemoryLimit(vm, id, requestedSizing(spec, 'pod-container').memoryMiB);
       const rootfsGuest = await vm.share.mountRootfs(id, input.rootfs, input.rootfs.length ? undefined : hostRootPath(bundle, spec.root?.path));
@@ -156,12 +162,12 @@ export class TaskRuntime implements PodHost {
   }
 
   /** Loads the configuration (runtime options, then allowed annotations) and boots the pod's VM. */
-  private async bootVm(req: { sandboxId: string; kind: ContainerKind; spec: OciSpec; options?: AnyMessage | null; dns?: string[] }, log: Logger): Promise<PodVm> {
+  private async bootVm(req: { sandboxId: string; kind: ContainerKind; spec: OciSpec; options?: AnyMessage | null; dns?: string[]; createHooks?: BootRequest['createHooks'] }, log: Logger): Promise<PodVm> {
     const loaded = await (this.deps.loadConfig ?? ((o) => loadConfig(runtimeOptionsFrom(o))))(req.options);
     const { config, rejected } = applyAnnotations(loaded, req.spec.annotations);
     for (const r of rejected) log.warn(r, 'annotation ignored');
     log.info({ config: config.source }, 'booting sandbox VM');
-    const vm = await this.deps.bootSandbox({ sandboxId: req.sandboxId, kind: req.kind, spec: req.spec, config, dns: req.dns });
+    const vm = await this.deps.bootSandbox({ sandboxId: req.sandboxId, kind: req.kind, spec: req.spec, config, dns: req.dns, createHooks: req.createHooks });
     this.vm = vm;
     const requested = requestedSizing(req.spec, req.kind);
     if (req.kind === 'sandbox' && requested.memoryMiB === 0) {
@@ -216,6 +222,8 @@ export class TaskRuntime implements PodHost {
     const p = this.process(id, execId);
     await p.start();
     this.deps.log.info({ container: id, exec: execId || undefined }, 'process started');
+    // A failing poststart hook is only logged (runtime-spec).
+    if (!execId) await this.runHostHooks(id, 'poststart', 'running', p.pid);
     return p.pid;
   }
 
@@ -288,6 +296,8 @@ export class TaskRuntime implements PodHost {
     if (c.kind === 'pod-container') {
       await this.vm?.share.releaseContainer(id).catch((err: Error) => this.deps.log.warn({ container: id, err: err.message }, 'releasing the rootfs failed'));
     }
+    // After the container (and, for its own VM, the VM and the netns) is gone; a failure is only logged.
+    await this.runHostHooks(id, 'poststop', 'stopped', p.pid);
     this.containers.delete(id);
     this.memoryHotplug?.limitsMiB.delete(id);
     const result = { pid: p.pid, exitStatus: p.exit?.status ?? 0, exitedAt: p.exit?.exitedAt };
@@ -313,6 +323,15 @@ export class TaskRuntime implements PodHost {
   async close(): Promise<void> {
     await this.stopVm();
     for (const c of this.containers.values()) c.markAllExited(UNKNOWN_EXIT_STATUS);
+  }
+
+  /** Runs a container's poststart or poststop hooks; failures are logged, not returned. */
+  private async runHostHooks(id: string, kind: 'poststart' | 'poststop', status: HookState['status'], pid: number): Promise<void> {
+    const c = this.container(id);
+    const hooks = hooksOf(c.spec, kind);
+    if (hooks.length === 0) return;
+    const log = this.deps.log.child({ container: id });
+    await runHooks(hooks, hookState(c.spec, { id, bundle: c.bundle, status, pid }), log).catch((err: Error) => log.warn({ err: err.message }, `${kind} hook failed`));
   }
 
   /** Records a pod container's (raised) memory limit and grows a dynamically sized VM to fit them all. */

@@ -55,6 +55,7 @@ export class TaskHarness {
       oomFiles: true,
       loadConfig: async () => defaultConfig(),
       bootSandbox: async (req) => {
+        await req.createHooks?.(undefined); // as boot.ts does before the VM starts (no netns here)
         const vm = await FakeVm.boot(h.agent, req, path.join(dir, 'sbs', req.sandboxId));
         h.vms.push(vm);
         return vm;
