@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fs, watch, FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { constants as os } from 'node:os';
@@ -68,7 +69,7 @@ export class Container implements StateHost {
   /** Runs `crun create` through a runner: the init process exists (pid known) but has not started. */
   static async create(ctx: ContainerContext, params: ContainerParams): Promise<Container> {
     const pidFile = path.join(params.bundleDir, 'init.pid');
-    const consoleSocket = params.tty ? path.join(params.bundleDir, 'init.console.sock') : undefined;
+    const consoleSocket = params.tty ? await consoleSocketPath(params.bundleDir, 'init.console.sock') : undefined;
     const init = await ContainerProcess.launch({
       runner: ctx.runner,
       command: ctx.crun.createCommand(params.id, params.bundleDir, pidFile, consoleSocket),
@@ -139,7 +140,7 @@ export class Container implements StateHost {
     const processFile = path.join(dir, 'process.json');
     await fs.writeFile(processFile, JSON.stringify(processToOci(spec)), { mode: 0o600 });
     const pidFile = path.join(dir, 'pid');
-    const consoleSocket = spec.Terminal ? path.join(dir, 'console.sock') : undefined;
+    const consoleSocket = spec.Terminal ? await consoleSocketPath(this.bundleDir, path.join('exec', execId, 'console.sock')) : undefined;
     // Reserve the id while crun runs, so a concurrent duplicate is refused.
     this.execs.set(execId, null as unknown as ContainerProcess);
     try {
@@ -282,4 +283,20 @@ export class Container implements StateHost {
     }
     check();
   }
+}
+
+/** Longest console socket path kept in the bundle (a unix socket path must fit sun_path, 108 bytes). */
+const SOCKET_PATH_MAX = 100;
+
+/**
+ * Where a process's console socket goes: in its bundle, or, when that path is too long for a unix
+ * socket (nerdctl's ids are 64 hex digits), as <state>/tty/<hash>.sock. kata-runner removes it once
+ * crun has handed over the terminal.
+ */
+async function consoleSocketPath(bundleDir: string, relative: string): Promise<string> {
+  const inBundle = path.join(bundleDir, relative);
+  if (Buffer.byteLength(inBundle) <= SOCKET_PATH_MAX) return inBundle;
+  const dir = path.join(bundleDir, '..', '..', 'tty');
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, `${createHash('sha256').update(inBundle).digest('hex').slice(0, 16)}.sock`);
 }

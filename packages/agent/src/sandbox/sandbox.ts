@@ -12,7 +12,7 @@ import { StorageManager } from '../storage/manager';
 import type { SystemOps } from '../system/system';
 import { validateId } from '../validate';
 import { OomQueue } from './oom-queue';
-import { adjustNamespaces, rootfsPath, validateMounts, SharedNamespaces } from './spec';
+import { adjustNamespaces, rootfsPath, takeGuestNetSysctls, validateMounts, SharedNamespaces } from './spec';
 
 export interface CreateSandboxParams {
   sandboxId: string;
@@ -121,6 +121,7 @@ export class Sandbox {
       if (!st?.isDirectory()) throw new NotFoundError(`rootfs ${rootfs} of container ${id} does not exist`);
       await validateMounts(spec, this.config.storageRoots);
       adjustNamespaces(spec, await this.sharedNamespaces(id, p.sandboxPidns || this.sandboxPidns));
+      for (const [key, value] of Object.entries(takeGuestNetSysctls(spec))) await this.system.setSysctl(key, value);
       const bundleDir = path.join(this.config.stateDir, 'containers', id);
       await fs.rm(bundleDir, { recursive: true, force: true });
       await fs.mkdir(bundleDir, { recursive: true, mode: 0o700 });

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors';
-import { adjustNamespaces, rootfsPath, validateMounts } from './spec';
+import { adjustNamespaces, rootfsPath, takeGuestNetSysctls, validateMounts } from './spec';
 
 describe('spec adjustments', () => {
   it('adds a pid namespace (new, or the sandbox one) and a mount namespace', () => {
@@ -24,5 +24,15 @@ describe('spec adjustments', () => {
     await expect(validateMounts({ Mounts: [{ destination: 'rel', type: 'tmpfs' }] }, ['/tmp'])).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(validateMounts({ Mounts: [{ destination: '/x', type: 'bind', source: '/etc' }] }, ['/tmp'])).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(validateMounts({ Mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }] }, ['/tmp'])).resolves.toBeUndefined();
+  });
+
+  it('takes net.* sysctls out of a container that shares the guest netns, and leaves them to one with its own', () => {
+    const s = { Linux: { Sysctl: { 'net.ipv4.ip_unprivileged_port_start': '0', 'kernel.shm_rmid_forced': '1' }, Namespaces: [{ Type: 'ipc', Path: '' }] } };
+    expect(takeGuestNetSysctls(s)).toEqual({ 'net.ipv4.ip_unprivileged_port_start': '0' });
+    expect(s.Linux.Sysctl).toEqual({ 'kernel.shm_rmid_forced': '1' });
+    const own = { Linux: { Sysctl: { 'net.ipv4.ping_group_range': '0 0' }, Namespaces: [{ Type: 'network', Path: '' }] } };
+    expect(takeGuestNetSysctls(own)).toEqual({});
+    expect(own.Linux.Sysctl).toEqual({ 'net.ipv4.ping_group_range': '0 0' });
+    expect(() => takeGuestNetSysctls({ Linux: { Sysctl: { 'net.ipv4/../../kernel.x': '1' } } })).toThrow(InvalidArgumentError);
   });
 });

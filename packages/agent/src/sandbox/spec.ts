@@ -28,6 +28,28 @@ export function adjustNamespaces(spec: Spec, shared: SharedNamespaces): void {
   if (list.some((n) => n.Type === 'uts' && n.Path)) spec.Hostname = '';
 }
 
+/** A sysctl key: dot-separated names (no '/', no '..'), as /proc/sys/<key with '/' for '.'> is written. */
+const SYSCTL_KEY = /^net(\.[A-Za-z0-9_-]+)+$/;
+
+/**
+ * Takes the net.* sysctls out of the spec of a container without a network namespace of its own (the
+ * shim drops it: every container of the pod shares the guest's) and returns them. crun refuses them
+ * there ("requires a new network namespace"); they belong to the guest's namespace, where the agent
+ * sets them, as Kata's agent does. nerdctl asks for net.ipv4.ip_unprivileged_port_start = 0.
+ */
+export function takeGuestNetSysctls(spec: Spec): Record<string, string> {
+  const linux = spec.Linux;
+  if (!linux?.Sysctl || (linux.Namespaces ?? []).some((n) => n.Type === 'network')) return {};
+  const taken: Record<string, string> = {};
+  for (const [key, value] of Object.entries(linux.Sysctl)) {
+    if (!key.startsWith('net.')) continue;
+    if (!SYSCTL_KEY.test(key)) throw new InvalidArgumentError(`sysctl key ${JSON.stringify(key)} is not valid`);
+    taken[key] = String(value);
+    delete linux.Sysctl[key];
+  }
+  return taken;
+}
+
 /**
  * Checks every path of the spec that the guest would follow: bind-mount sources must stay inside the
  * allowed roots after symlinks are resolved, destinations must be absolute and free of '..'.

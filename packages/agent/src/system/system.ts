@@ -13,6 +13,8 @@ export interface SystemOps {
   /** Writes resolv.conf for the sandbox (and, in the guest, makes it the system's). */
   setDns(entries: string[], sandboxFile: string): Promise<void>;
   setTime(sec: number, usec: number): Promise<void>;
+  /** Sets a sysctl of the guest's own namespaces (the key is already validated). */
+  setSysctl(key: string, value: string): Promise<void>;
   onlineCpuMem(nbCpus: number, cpuOnly: boolean): Promise<void>;
   /** Ends the VM (guest) or the process (host). */
   powerOff(): Promise<void>;
@@ -54,6 +56,11 @@ export class GuestSystem implements SystemOps {
 
   async setTime(sec: number, usec: number): Promise<void> {
     await run(this.runner(), ['settime', String(sec), String(usec)]);
+  }
+
+  async setSysctl(key: string, value: string): Promise<void> {
+    await fs.writeFile(path.join('/proc/sys', ...key.split('.')), value);
+    this.log.info({ key, value }, 'sysctl set');
   }
 
   async onlineCpuMem(nbCpus: number, cpuOnly: boolean): Promise<void> {
@@ -105,6 +112,10 @@ export class HostSystem implements SystemOps {
 
   async setTime(): Promise<void> {
     throw new FailedPreconditionError('host mode: the agent does not set the clock');
+  }
+
+  async setSysctl(key: string, value: string): Promise<void> {
+    this.log.info({ key, value }, 'host mode: sysctl not set');
   }
 
   async onlineCpuMem(): Promise<void> {
