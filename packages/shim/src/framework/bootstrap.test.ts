@@ -31,4 +31,9 @@ describe('start stdin', () => {
     expect(typeof reply).not.toBe('string');
     expect(codecs.bootstrapResult.decode(reply as Uint8Array)).toMatchObject({ version: 3, address, protocol: 'ttrpc' });
   });
+
+  it('refuses stdin that is neither BootstrapParams for this shim nor an Any, naming the problem', () => {
+    expect(() => parseStartInput(Buffer.from('\xff\xff\xff garbage'), 'id', 'ns')).toThrow(/unknown start protocol/);
+    expect(() => parseStartInput(Buffer.from([0x0a, 0x00]), 'id', 'ns')).toThrow(/neither containerd's BootstrapParams for id "id"/);
+  });
 });

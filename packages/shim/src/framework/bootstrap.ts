@@ -66,10 +66,17 @@ export function parseStartInput(data: Uint8Array, id: string, namespace: string)
   } catch {
     // not BootstrapParams: fall through to the legacy Any
   }
+  let any: AnyMessage | undefined;
   try {
-    const any = codecs.any.decode(data);
-    return { protocol: 'legacy', options: any.type_url ? any : undefined };
+    any = codecs.any.decode(data);
   } catch {
-    return { protocol: 'legacy' };
+    any = undefined;
   }
+  // Something on stdin that is neither is not something to guess at: a shim started with the wrong
+  // options (or by a containerd speaking a protocol we do not know) must say so, not boot a default VM.
+  if (!any?.type_url) {
+    throw new Error(`start: stdin holds ${data.length} bytes that are neither containerd's BootstrapParams for ` +
+      `id "${id}" in namespace "${namespace}" nor a runtime-options Any; unknown start protocol`);
+  }
+  return { protocol: 'legacy', options: any };
 }
