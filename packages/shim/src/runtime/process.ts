@@ -189,6 +189,9 @@ export class Process {
   }
 
   private async signal(signal: number): Promise<void> {
+    // Signal 0 only asks whether the process exists (CRI-O's IsContainerAlive for vm runtimes, as `kill -0`):
+    // the state that let it through (created, running, paused) says it does, and the agent takes 1..64 only.
+    if (signal === 0) return;
     // Init is addressed as "" (with SIGKILL: every process of the container), as Kata's shim does.
     const execId = this.init.isInit ? '' : this.init.agentExecId;
     await this.init.agent.signalProcess(this.init.containerId, execId, signal);

@@ -67,6 +67,15 @@ describe('Task service over a fake agent', () => {
     expect(await code(h.task.state({ id: 'c1' }))).toBe(Code.NOT_FOUND);
   });
 
+  it('answers Kill with signal 0 (CRI-O\'s liveness probe) while the process runs, NotFound once it exited', async () => {
+    await h.run('c1', ['sleep']);
+    await h.task.kill({ id: 'c1', signal: 0 });
+    expect(h.agent.methods()).not.toContain('SignalProcess');
+    await h.task.kill({ id: 'c1', signal: 9 });
+    await h.task.wait({ id: 'c1' });
+    expect(await code(h.task.kill({ id: 'c1', signal: 0 }))).toBe(Code.NOT_FOUND);
+  });
+
   it('runs execs in the same VM under their own agent ids, with their events', async () => {
     await h.run('c1', ['sleep']);
     const out = h.fifo('e1-stdout');
