@@ -12,6 +12,7 @@ APT_PACKAGES=(
   cpio zstd gzip e2fsprogs erofs-utils squashfs-tools kmod   # image building
   containernetworking-plugins iproute2 util-linux            # networking, `script` for tty tests
   runsc                           # gVisor, a peer in benchmarks
+  conmon skopeo                   # CRI-O e2e fixture: its runc handler's monitor; images copied into its storage
   build-essential python3         # node-gyp for node-vsock
 )
 

@@ -1,19 +1,26 @@
 /**
  * A private CRI-O (built from its Go module by scripts/install-peers.sh) as a CriDaemon: its own crio.conf
- * and an empty --config-dir (so /etc/crio is never read), containers/storage root and runroot, socket,
- * namespaces, exits, logs, policy and registries files, all in one mkdtemp directory; run inside the
- * test's netns so CNI's bridge and the pods' veths stay there. Handlers: `runc` (Debian's, through
- * conmon; the default) and `kata` → runtime_type "vm", the installed containerd-shim-kata-v2.
+ * and an empty --config-dir (so /etc/crio is never read), its own registries.conf (--registries-conf*),
+ * signature policy and storage.conf; containers/storage root and runroot, socket, namespaces, exits,
+ * attach sockets, version files, logs and runtime roots all in one mkdtemp directory. It runs inside the
+ * test's netns (nsenter --net), so CNI's bridge, the pods' veths and its streaming server stay there.
+ * Handlers: `runc` (Debian's, through conmon; the default) and `kata` → runtime_type "vm": CRI-O runs the
+ * installed containerd-shim-kata-v2 itself and talks task API v2 to it over ttrpc.
  *
- * Images come in without a registry: Debian's skopeo copies the OCI layout tar into CRI-O's storage,
- * in a private mount namespace whose /var/lib is an empty tmpfs (the one host path containers/image
- * writes for root on its own, its blob-info cache, lands there and vanishes).
+ * Images come in without a registry: Debian's skopeo copies the OCI layout tar into CRI-O's storage, in a
+ * private mount namespace whose /var/lib is an empty tmpfs (containers/image keeps root's blob-info cache
+ * in /var/lib/containers/cache whatever it is told; there it vanishes with the namespace).
  *
- * What this host needs: the crio and cri-tools peers, conmon, runc, skopeo, nsenter/unshare, the kernel's
- * overlay filesystem (else storage falls back to vfs). What it does not do here (see the report in
- * e2e/crio.e2e.ts): runc pods whose pid namespace is POD need an infra container, whose oom_score_adj
- * -998 this sandbox refuses (no CAP_SYS_RESOURCE): use pid CONTAINER, the kubelet's default; Debian's
- * crun 1.8.1 refuses CRI-O's runtime-spec 1.2 specs, so it is not a handler.
+ * Host paths outside the temp dir, as measured (strace, find -newer): libcni's result cache
+ * /var/lib/cni/results/<network>-<id>-eth0 (no CRI-O setting; written per pod, removed by CNI DEL); the
+ * kata-ts shim's own /run/containerd/s/<hash> and /run/kata-ts/sbs/<id>; cgroupfs cgroups crio-<id>,
+ * crio-conmon-<id> and the shared /crio parent (CRI-O leaves crio-conmon-<id> of failed creations: stop()
+ * removes those of its ids). Read only: /etc/ssl, absent SELinux files. Nothing under /etc/crio,
+ * /etc/containers, /var/lib/containers, /var/run/crio or /var/lib/crio.
+ *
+ * Limits on this host: a runc pod whose pid namespace is POD needs an infra container, whose oom_score_adj
+ * -998 this sandbox refuses (no CAP_SYS_RESOURCE): use pid CONTAINER, the kubelet's default. Debian's crun
+ * 1.8.1 refuses CRI-O's runtime-spec 1.2 specs, so it is no handler here.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -40,6 +47,8 @@ export const KATA_SHIM = '/usr/local/bin/containerd-shim-kata-v2';
 const SHIM_SOCKET_DIR = '/run/containerd/s';
 /** CRI-O talks to every vm-type shim in this containerd namespace. */
 const SHIM_NAMESPACE = 'default';
+/** libcni's default cache directory, which CRI-O's ocicni uses (no setting): <dir>/results/<network>-<id>-<ifname>. */
+const CNI_CACHE_DIR = '/var/lib/cni';
 /** Programs the fixture runs besides the peers. */
 const HOST_PROGRAMS = ['conmon', 'runc', 'skopeo', 'nsenter', 'unshare'] as const;
 
@@ -52,6 +61,11 @@ export interface CrioOptions {
   storageDriver?: 'overlay' | 'vfs';
   /** CRI-O's log level. Default info (KATA_TS_CRIO_LOG_LEVEL overrides). */
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * The kata handler's shim (its name must match containerd-shim-*-v2). Default: KATA_TS_CRIO_KATA_SHIM (a
+   * development bundle), else the installed one.
+   */
+  kataShim?: string;
   /** How long CRI-O may take to answer. Default 60 s. */
   startTimeoutMs?: number;
 }
@@ -100,6 +114,7 @@ const q = (s: string) => JSON.stringify(s); // TOML basic strings share JSON's e
 const list = (items: readonly string[]) => `[${items.map(q).join(', ')}]`;
 
 interface ConfOptions {
+  kataShim: string;
   pinns: string;
   driver: string;
   logLevel: string;
@@ -128,11 +143,13 @@ function renderCrioConf(l: CrioLayout, o: ConfOptions): string {
     `container_exits_dir = ${d('exits')}`, `container_attach_socket_dir = ${d('attach')}`,
     `decryption_keys_path = ${d('keys')}`, 'hooks_dir = []', 'cdi_spec_dirs = []',
     'irqbalance_config_file = ""', 'irqbalance_config_restore_file = ""',
-    // The built-in crun handler stays registered whatever default_runtime says: keep its state here too.
     ...ociHandler('runc', which('runc') ?? 'runc'),
-    ...ociHandler('crun', which('crun') ?? '/usr/bin/crun'),
+    // CRI-O registers a built-in `crun` handler whatever default_runtime says, and runs `crun --version` and
+    // `crun features` at start (crun makes /run/crun). Debian's crun 1.8.1 refuses CRI-O's 1.2 specs anyway:
+    // a runtime_path that does not exist makes CRI-O drop the handler ("is being ignored").
+    ...ociHandler('crun', path.join(l.dir, 'crun-disabled')),
     `[crio.runtime.runtimes.${CRIO_KATA_HANDLER}]`,
-    `runtime_path = ${q(KATA_SHIM)}`, 'runtime_type = "vm"', `runtime_root = ${d('vc')}`,
+    `runtime_path = ${q(o.kataShim)}`, 'runtime_type = "vm"', `runtime_root = ${d('vc')}`,
     `runtime_config_path = ${q(o.kataConfig)}`, 'privileged_without_host_devices = true',
     // No allowed_annotations: CRI-O 1.34 accepts only its own experimental keys there and drops a handler that
     // lists "io.katacontainers.*"; pod annotations reach the shim's spec without it.
@@ -178,7 +195,7 @@ export class CrioDaemon implements CriDaemon {
   /** cgroup directories that existed before CRI-O started (its shared /crio parent may be someone else's). */
   private readonly cgroupsBefore = new Set<string>();
 
-  private constructor(readonly layout: CrioLayout, readonly version: string, readonly storageDriver: string) {}
+  private constructor(readonly layout: CrioLayout, readonly version: string, readonly storageDriver: string, private readonly network: string) {}
 
   get label(): string {
     return `CRI-O ${this.version}`;
@@ -203,10 +220,10 @@ export class CrioDaemon implements CriDaemon {
     const pause = await ensurePauseImage();
     const driver = options.storageDriver ?? (readFileSync('/proc/filesystems', 'utf8').includes('\toverlay\n') ? 'overlay' : 'vfs');
     const layout = crioLayout(mkdtempSync(path.join(tmpdir(), 'kata-ts-crio-')));
-    const daemon = new CrioDaemon(layout, builtPeers().crio?.version ?? 'unknown', driver);
+    const daemon = new CrioDaemon(layout, builtPeers().crio?.version ?? 'unknown', driver, options.network.name);
     try {
       const logLevel = process.env.KATA_TS_CRIO_LOG_LEVEL ?? options.logLevel ?? 'info';
-      daemon.writeFiles(options, { pinns, driver, kataConfig, logLevel, pauseRef: pause.ref });
+      daemon.writeFiles(options, { kataShim: options.kataShim ?? process.env.KATA_TS_CRIO_KATA_SHIM ?? KATA_SHIM, pinns, driver, kataConfig, logLevel, pauseRef: pause.ref });
       await daemon.recordCgroups();
       daemon.spawn(crio, options.netnsPath);
       await daemon.waitReady(options.startTimeoutMs ?? 60_000);
@@ -228,7 +245,7 @@ export class CrioDaemon implements CriDaemon {
     writeFileSync(l.storageConf, `[storage]\ndriver = ${q(conf.driver)}\ngraphroot = ${q(l.root)}\nrunroot = ${q(l.runroot)}\n`);
   }
 
-  /** Environment for CRI-O and skopeo: containers/storage and containers.conf read our files, not /etc/containers. */
+  /** Environment for CRI-O and skopeo: containers/storage and registries.conf are read from our files, not /etc/containers. */
   private env(): NodeJS.ProcessEnv {
     const l = this.layout;
     return { ...process.env, CONTAINERS_STORAGE_CONF: l.storageConf, CONTAINERS_REGISTRIES_CONF: l.registriesConf, TMPDIR: l.tmp };
@@ -332,8 +349,14 @@ export class CrioDaemon implements CriDaemon {
     const ids = this.knownIds();
     if (existsSync(this.layout.dir)) for (const pid of processesInside(this.layout.dir)) this.seenPids.add(pid);
     return {
-      paths: [this.layout.dir, ...ids.map((id) => path.join(KATA_STATE_DIR, 'sbs', id)), ...ids.map((id) => CrioDaemon.shimSocket(id))],
-      pids: [...(this.pid ? [this.pid] : []), ...this.seenPids],
+      paths: [
+        this.layout.dir,
+        ...ids.map((id) => path.join(KATA_STATE_DIR, 'sbs', id)),
+        ...ids.map((id) => CrioDaemon.shimSocket(id)),
+        // libcni's result cache (CRI-O has no setting for its directory): written per pod, removed by CNI DEL.
+        ...ids.map((id) => path.join(CNI_CACHE_DIR, 'results', `${this.network}-${id}-eth0`)),
+      ],
+      pids: [...new Set([...(this.pid ? [this.pid] : []), ...this.seenPids])],
     };
   }
 
@@ -347,7 +370,10 @@ export class CrioDaemon implements CriDaemon {
     if (this.child && !this.exited) {
       const crictl = this.crictl();
       try {
-        // Stops and removes every pod with its containers: kata pods shut their shim and VM down.
+        // Kills every container at once (a pid 1 that ignores SIGTERM would hold CRI-O's stop for minutes),
+        // then removes every pod: kata pods shut their shim and VM down.
+        const ids = (await crictl.run(['ps', '--all', '--quiet'], { timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
+        if (ids.length > 0) await crictl.run(['stop', '--timeout', '0', ...ids], { timeoutMs: 120_000 });
         await crictl.run(['rmp', '--force', '--all'], { timeoutMs: 300_000 });
       } finally {
         crictl.close();

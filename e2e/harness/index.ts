@@ -37,3 +37,7 @@ export { INSTALLED_DEFAULTS, KATA_RUNTIME, KataCtr, describeKata, installedConfi
 /**** nerdctl ****/
 export { CNI_BIN_DIR, Nerdctl } from './nerdctl';
 export type { NerdctlOptions, NerdctlRunOptions } from './nerdctl';
+
+/**** CRI-O ****/
+export { CRIO_KATA_HANDLER, CrioDaemon, crioSkipReason, startCrio } from './crio';
+export type { CrioLayout, CrioOptions } from './crio';
