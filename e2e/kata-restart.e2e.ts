@@ -1,7 +1,8 @@
 /**
  * containerd restart with a kata task running (reference §2.8): a private containerd runs
  * `ctr run -d ... sleep` on io.containerd.kata.v2, is stopped by its pid and started again with the
- * same config, root and state. containerd must reload the shim from the bundle's `address`, see the
+ * same config, root and state, on every containerd of the matrix. containerd must reload the shim from
+ * the bundle (`address`, or 2.x's bootstrap.json), see the
  * task RUNNING, exec into it, receive the shim's events on its new ttrpc socket, and kill + delete
  * must leave nothing behind. The shim and QEMU must live through the restart untouched.
  *
@@ -10,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  EventWatcher, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired, isAlive,
+  EventWatcher, KATA_STATE_DIR, containerdMatrix, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired, isAlive,
   kataSkipReason, listeningPids, readGuestManifest, run, waitUntil,
 } from './harness';
 
@@ -20,13 +21,13 @@ const TEST_TIMEOUT_MS = 240_000;
 const skipReason = kataSkipReason();
 const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
 
-describeKata('kata-ts across a containerd restart', () => {
+describeKata('kata-ts across a containerd restart', () => describe.each(containerdMatrix())('%s', (_label, flavour) => {
   let ctd: PrivateContainerd;
   let image: string;
   const id = `kata-restart-${process.pid}`;
 
   beforeAll(async () => {
-    ctd = await PrivateContainerd.start();
+    ctd = await PrivateContainerd.start({ flavour });
     const img = await ensureTestImage();
     await ctd.importImage(img.tarPath);
     image = img.ref;
@@ -38,7 +39,7 @@ describeKata('kata-ts across a containerd restart', () => {
   }, 120_000);
 
   it('keeps the task RUNNING, exec-able and killable after containerd is stopped and started again', async () => {
-    const ctrArgs = (args: string[]) => ['--address', ctd.layout.address, '--namespace', ctd.namespace, ...args];
+    const ctrArgs = (args: string[]) => ctd.ctrArgs(args);
     const started = await run(ctd.program('ctr'), ctrArgs(['run', '-d', '--null-io', '--runtime', RUNTIME, image, id, 'sh', '-c', 'echo before > /tmp/mark; exec sleep 600']), { timeoutMs: 180_000 });
     expect(started).toMatchObject({ code: 0 });
     const socket = ctd.shimSocket(id);
@@ -80,4 +81,4 @@ describeKata('kata-ts across a containerd restart', () => {
     await waitUntil(async () => JSON.stringify((left = await findLeftovers(footprint))) === JSON.stringify(NO_LEFTOVERS), 20_000, 200);
     expect(left).toEqual(NO_LEFTOVERS);
   }, TEST_TIMEOUT_MS);
-});
+}));
