@@ -1,6 +1,6 @@
 /**
  * kata-ts driven by crictl, as an operator drives a node, against every CRI daemon we support (one
- * scenario, one CriDaemon driver each): containerd 2.x's CRI plugin and the real CRI-O. Each daemon runs
+ * scenario, one CriDaemon driver each): containerd 2.x's CRI plugin and the real CRI-O (runtime_type vm). Each daemon runs
  * inside a test-owned network namespace with a CNI bridge, so pod IPs and every packet stay there.
  *
  * One pod, RuntimeClass handler `kata`, two containers (an httpd and a sleeper) in one VM: runp, create,
@@ -17,6 +17,7 @@ import {
 } from './harness';
 import { startContainerdCri } from './harness/containerd-cri-daemon';
 import { Crictl, crictlPath } from './harness/crictl';
+import { crioSkipReason, startCrio } from './harness/crio';
 import { listProcesses } from './harness/procfs';
 import { TestNetns, type BridgeNetwork } from './harness/test-netns';
 
@@ -34,6 +35,9 @@ function daemonDrivers(): [string, DaemonDriver][] {
   const containerd2 = availableContainerds().flavours.find((f) => f.label === '2.x');
   if (containerd2) drivers.push([`containerd ${containerd2.label}`, { name: 'containerd', start: (netnsPath, network) => startContainerdCri({ flavour: containerd2, netnsPath, network }) }]);
   else if (hostTestsRequired()) throw new Error('crictl scenario: containerd 2.x was not built (scripts/install-peers.sh containerd2)');
+  const crioMissing = crioSkipReason();
+  if (!crioMissing) drivers.push(['CRI-O', { name: 'crio', start: (netnsPath, network) => startCrio({ netnsPath, network }) }]);
+  else if (hostTestsRequired()) throw new Error(`crictl scenario: ${crioMissing}`);
   return drivers;
 }
 
