@@ -15,6 +15,8 @@ import { pidAlive as alive } from '../src/framework/pid-alive';
 const REPO = path.resolve(__dirname, '..', '..', '..');
 let dir: string;
 let shim: string;
+/** Cleanups a test registered, run even when it failed midway (a live daemon or an open fifo would keep jest alive). */
+const cleanups: Array<() => unknown> = [];
 
 interface Result {
   code: number | null;
@@ -52,9 +54,18 @@ beforeAll(async () => {
   execFileSync(process.execPath, [path.join(REPO, 'packages/shim/scripts/bundle.mjs'), shim], { stdio: 'ignore' });
 }, 60_000);
 
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+});
+
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
+
+/** Stops a daemon the test started, by pid, if it is still alive. */
+function killIfAlive(pid: number): void {
+  if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+}
 
 describe('containerd-shim-kata-v2 binary', () => {
   it('prints its version and a RuntimeInfo', async () => {
@@ -71,18 +82,23 @@ describe('containerd-shim-kata-v2 binary', () => {
     const events: string[] = [];
     const eventServer = new Server().register(EventsService, { forward: (req) => (events.push(req.envelope?.topic ?? ''), {}) });
     await eventServer.listen(`${ctrdAddress}.ttrpc`);
+    cleanups.push(() => eventServer.close());
     const bundle = await makeBundle('sb', { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'sb' });
     const logFd = openSync(path.join(bundle, 'log'), constants.O_RDWR | constants.O_NONBLOCK);
     const logSock = new net.Socket({ fd: logFd, readable: true, writable: false });
     let logText = '';
     logSock.on('data', (d: Buffer) => (logText += d.toString()));
+    cleanups.push(() => logSock.destroy());
 
     const params = codecs.bootstrapParams.encode({ instanceId: 'sb', namespace: 'ns1', containerdTtrpcAddress: `${ctrdAddress}.ttrpc`, socketDir });
     const flags = ['-namespace', 'ns1', '-address', ctrdAddress, '-publish-binary', '/usr/bin/containerd', '-id', 'sb', '-some-future-flag', 'start'];
     const started = await runShim(flags, { cwd: bundle, input: params, env: { TTRPC_ADDRESS: '' } });
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
-    const address = started.stdout.toString();
+    // BootstrapParams in, a BootstrapResult out: task API v3 over ttrpc at the group's socket.
+    const result = codecs.bootstrapResult.decode(started.stdout);
+    expect(result).toMatchObject({ version: 3, protocol: 'ttrpc' });
+    const address = result.address ?? '';
     expect(address).toMatch(new RegExp(`^unix://${socketDir}/[0-9a-f]{64}$`));
     expect(readFileSync(path.join(bundle, 'address'), 'utf8')).toBe(address);
     const sockPath = address.slice('unix://'.length);
@@ -91,6 +107,7 @@ describe('containerd-shim-kata-v2 binary', () => {
     const client = await Client.connect(sockPath, { metadata: { 'containerd-namespace-ttrpc': 'ns1' } });
     const task = createServiceClient(client, TaskService);
     const { shimPid } = await task.connect({ id: 'sb' });
+    cleanups.push(() => client.close(), () => killIfAlive(shimPid ?? 0));
     expect(shimPid).toBeGreaterThan(0);
     expect(shimPid).not.toBe(process.pid);
     // Detached: a session of its own.
@@ -102,12 +119,16 @@ describe('containerd-shim-kata-v2 binary', () => {
     const second = await runShim(['-namespace', 'ns1', '-address', ctrdAddress, '-id', 'app', 'start'], {
       cwd: app, input: codecs.bootstrapParams.encode({ instanceId: 'app', namespace: 'ns1', socketDir }),
     });
-    expect(second.stdout.toString()).toBe(address);
+    expect(codecs.bootstrapResult.decode(second.stdout).address).toBe(address);
     expect(readFileSync(path.join(app, 'address'), 'utf8')).toBe(address);
+    // The same join through the legacy start (containerd 1.6/1.7: no socket_dir, so containerd's default)
+    // prints the bare address of the group, same hash.
+    const legacy = await runShim(['-namespace', 'ns1', '-address', ctrdAddress, '-id', 'app', 'start'], { cwd: app });
+    expect(legacy.stdout.toString()).toBe(`unix:///run/containerd/s/${path.basename(address)}`);
 
     // start for the same group while the daemon lives finds it.
     const again = await runShim(flags, { cwd: bundle, input: params });
-    expect(again.stdout.toString()).toBe(address);
+    expect(codecs.bootstrapResult.decode(again.stdout).address).toBe(address);
 
     await task.shutdown({ id: 'sb' }).catch(() => undefined);
     client.close();
@@ -128,12 +149,28 @@ describe('containerd-shim-kata-v2 binary', () => {
     expect(events).toEqual([]);
   }, 30_000);
 
-  it('fails start with a message on stderr and nothing on stdout when config.json is missing', async () => {
-    const empty = path.join(dir, 'empty');
-    await fs.mkdir(empty);
-    const r = await runShim(['-namespace', 'ns', '-address', '/x', '-id', 'e', 'start'], { cwd: empty });
+  it('starts a shim of its own for a bundle without config.json (containerd 2.x sandbox controller)', async () => {
+    const sandboxBundle = path.join(dir, 'bundles', 'sandbox-only');
+    await fs.mkdir(sandboxBundle, { recursive: true });
+    const socketDir = path.join(dir, 's2');
+    const params = codecs.bootstrapParams.encode({ instanceId: 'pod', namespace: 'ns2', socketDir });
+    const r = await runShim(['-namespace', 'ns2', '-address', path.join(dir, 'c2.sock'), '-id', 'pod', 'start'], { cwd: sandboxBundle, input: params });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const address = codecs.bootstrapResult.decode(r.stdout).address ?? '';
+    expect(address).toMatch(new RegExp(`^unix://${socketDir}/[0-9a-f]{64}$`));
+    const client = await Client.connect(address.slice('unix://'.length), { metadata: { 'containerd-namespace-ttrpc': 'ns2' } });
+    const { shimPid } = await createServiceClient(client, TaskService).connect({ id: 'pod' });
+    cleanups.push(() => client.close(), () => killIfAlive(shimPid ?? 0));
+    expect(shimPid).toBeGreaterThan(0);
+    expect(shimPid).not.toBe(process.pid);
+  });
+
+  it('refuses a start whose stdin it cannot read, with a message on stderr and nothing on stdout', async () => {
+    const bundle = await makeBundle('garbage');
+    const r = await runShim(['-namespace', 'ns', '-address', '/x', '-id', 'garbage', 'start'], { cwd: bundle, input: Buffer.from([0x0a, 0x00]) });
     expect(r.code).toBe(1);
     expect(r.stdout.length).toBe(0);
-    expect(r.stderr).toMatch(/io.containerd.kata.v2: .*config.json/);
+    expect(r.stderr).toMatch(/io.containerd.kata.v2: start: .*unknown start protocol/);
   });
 });
