@@ -14,7 +14,6 @@
  * Uses the installed shim, configuration and guest image (scripts/install.sh); images are built
  * locally (the pause image only because the CRI checks it exists), never pulled.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +23,7 @@ import {
   ensureTestImage, findLeftovers, hostTestsRequired, kataSkipReason, readGuestManifest, run, runOk, waitUntil, type ContainerdFlavour, type GuestManifest,
 } from './harness';
 import { listProcesses } from './harness/procfs';
+import { TestNetns, bridgeConflist } from './harness/test-netns';
 
 const v1 = pb.runtime.v1;
 const HANDLER = 'kata-shim';
@@ -38,22 +38,10 @@ const flavour: ContainerdFlavour | undefined = availableContainerds().flavours.f
 const skipReason = kataSkipReason() ?? (flavour ? undefined : 'containerd 2.x is not built (scripts/install-peers.sh containerd2)');
 const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
 
-/** The CNI network: a bridge in the test netns, addresses from SUBNET, a default route via the bridge. */
-const conflist = (ipamDir: string): object => ({
-  cniVersion: '0.4.0',
-  name: 'kata-ts-sandbox-api',
-  plugins: [{
-    type: 'bridge', bridge: 'katats1', isGateway: true, ipMasq: false, hairpinMode: false,
-    ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET, gateway: GATEWAY }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
-  }],
-});
-
 const inNetns = (nsPath: string, argv: string[]) => run('nsenter', [`--net=${nsPath}`, '--', ...argv], { timeoutMs: 15_000 });
 
 describeKata('kata-ts as containerd 2.x shim sandboxer (Sandbox API, no pause container)', () => {
-  const netnsName = `katats-sbx-${randomBytes(4).toString('hex')}`;
-  const netnsPath = `/var/run/netns/${netnsName}`;
-  let netnsCreated = false;
+  let netns: TestNetns | undefined;
   let ctd: PrivateContainerd;
   let cri: CriClient;
   let manifest: GuestManifest;
@@ -66,19 +54,17 @@ describeKata('kata-ts as containerd 2.x shim sandboxer (Sandbox API, no pause co
   beforeAll(async () => {
     manifest = readGuestManifest();
     tmp = mkdtempSync(path.join(os.tmpdir(), 'kata-ts-sbx-'));
-    await runOk('ip', ['netns', 'add', netnsName]);
-    netnsCreated = true;
-    await runOk('ip', ['-n', netnsName, 'link', 'set', 'lo', 'up']);
+    netns = await TestNetns.create('katats-sbx');
     const [pause, image] = await Promise.all([ensurePauseImage(), ensureTestImage()]);
     busybox = image.ref;
     ctd = await PrivateContainerd.start({
       flavour,
       namespace: CRI_NAMESPACE,
-      netnsPath,
+      netnsPath: netns.path,
       cri: {
         sandboxImage: pause.ref,
         runtimes: { [HANDLER]: { runtimeType: RUNTIME, sandboxer: 'shim' } },
-        cni: { binDir: CNI_BIN, conflist: conflist(path.join(tmp, 'ipam')) },
+        cni: { binDir: CNI_BIN, conflist: bridgeConflist({ name: 'kata-ts-sandbox-api', bridge: 'katats1', subnet: SUBNET, ipamDir: path.join(tmp, 'ipam') }) },
       },
     });
     await ctd.importImage(pause.tarPath);
@@ -96,7 +82,7 @@ describeKata('kata-ts as containerd 2.x shim sandboxer (Sandbox API, no pause co
     if (ctd && process.env.KATA_TS_E2E_KEEP_LOG) writeFileSync(process.env.KATA_TS_E2E_KEEP_LOG, readFileSync(ctd.layout.logFile));
     await ctd?.stop();
     for (const h of holds) await run('umount', [h]);
-    if (netnsCreated) await run('ip', ['netns', 'del', netnsName]);
+    await netns?.delete();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     if (ctd) expect(await findLeftovers(ctd.footprint())).toEqual(NO_LEFTOVERS);
   }, 120_000);
