@@ -26,6 +26,35 @@ describe('grpc.Spec → OCI config.json', () => {
   });
 });
 
+describe('seccomp → config.json', () => {
+  it('writes the filter for crun, errnoRet only where it was set', () => {
+    const oci = specToOci({
+      Linux: {
+        Seccomp: {
+          DefaultAction: 'SCMP_ACT_ERRNO', Architectures: ['SCMP_ARCH_X86_64'], Flags: [],
+          Syscalls: [
+            { Names: ['sethostname'], Action: 'SCMP_ACT_ERRNO', errnoret: 1 },
+            { Names: ['read'], Action: 'SCMP_ACT_ALLOW', errnoret: null },
+            { Names: ['clone'], Action: 'SCMP_ACT_ALLOW', Args: [{ Index: 0, Value: 2114060288, ValueTwo: 0, Op: 'SCMP_CMP_MASKED_EQ' }] },
+          ],
+        },
+      },
+    }, '/r', undefined);
+    expect((oci.linux as { seccomp: unknown }).seccomp).toEqual({
+      defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64'],
+      syscalls: [
+        { names: ['sethostname'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+        { names: ['read'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2114060288, op: 'SCMP_CMP_MASKED_EQ' }] },
+      ],
+    });
+  });
+
+  it('writes no filter when the spec has none', () => {
+    expect((specToOci({ Linux: {} }, '/r', undefined).linux as { seccomp?: unknown } | undefined)?.seccomp).toBeUndefined();
+  });
+});
+
 describe('ociVersionForCrun', () => {
   it.each([
     ['1.0.2', '1.0.2'],

@@ -6,7 +6,7 @@ import type { pb as kata } from '@kata-ts/protocol/kata';
 import type {
   ContainerStats, CreateContainerParams, CreateSandboxParams, ExecProcessParams, GuestDetails, NetInterface, NetRoute, Storage,
 } from './types';
-import type { OciLinux, OciLinuxResources, OciMount, OciProcess, OciSpec } from '../oci/spec';
+import type { OciLinux, OciLinuxResources, OciLinuxSeccomp, OciMount, OciProcess, OciSpec } from '../oci/spec';
 
 
 const n = (v: number | undefined | null): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -64,6 +64,24 @@ export function resourcesToPb(r: OciLinuxResources): kata.grpc.LinuxResources.$P
   };
 }
 
+/**
+ * The seccomp filter as oci.proto's LinuxSeccomp. An unset errnoRet stays unset (the oneof is
+ * absent), so crun's default errno applies rather than errno 0, which would let the syscall "succeed".
+ */
+export function seccompToPb(s: OciLinuxSeccomp): kata.grpc.LinuxSeccomp.$Properties {
+  return {
+    DefaultAction: s.defaultAction,
+    Architectures: list(s.architectures),
+    Flags: list(s.flags),
+    Syscalls: list(s.syscalls).map((c) => ({
+      Names: list(c.names),
+      Action: c.action,
+      ...(typeof c.errnoRet === 'number' ? { errnoret: c.errnoRet } : {}),
+      Args: list(c.args).map((a) => ({ Index: n(a.index), Value: n(a.value), ValueTwo: n(a.valueTwo), Op: a.op })),
+    })),
+  };
+}
+
 function linuxToPb(l: OciLinux): kata.grpc.Linux.$Properties {
   return {
     UIDMappings: list(l.uidMappings).map((m) => ({ HostID: n(m.hostID), ContainerID: n(m.containerID), Size: n(m.size) })),
@@ -75,6 +93,7 @@ function linuxToPb(l: OciLinux): kata.grpc.Linux.$Properties {
     Devices: list(l.devices).map((d) => ({
       Path: d.path, Type: d.type, Major: n(d.major), Minor: n(d.minor), FileMode: n(d.fileMode), UID: n(d.uid), GID: n(d.gid),
     })),
+    Seccomp: l.seccomp ? seccompToPb(l.seccomp) : null,
     RootfsPropagation: l.rootfsPropagation ?? '',
     MaskedPaths: list(l.maskedPaths),
     ReadonlyPaths: list(l.readonlyPaths),

@@ -37,6 +37,7 @@ create_container_timeout = 30
     expect(c.hypervisor).toMatchObject({ path: '/usr/bin/qemu', kernel: '/a/vmlinux', initrd: '/a/initrd', accel: 'auto', sharedFs: 'virtio-9p' });
     expect(c.agent.healthCheckInterval).toBe(5);
     expect(c.runtime.stateDir).toBe('/run/kata-ts');
+    expect(c.runtime.disableGuestSeccomp).toBe(false);
   });
 
   it('writes every setting back as TOML that parses to the same configuration', () => {
@@ -48,7 +49,7 @@ create_container_timeout = 30
         enableDebug: true, enableAnnotations: ['.*'], validHypervisorPaths: ['/q'],
       },
       agent: { enableDebug: true, dialTimeout: 9, kernelModules: ['m'], healthCheckInterval: 0 },
-      runtime: { enableDebug: true, createContainerTimeout: 7, stateDir: '/s' },
+      runtime: { enableDebug: true, createContainerTimeout: 7, stateDir: '/s', disableGuestSeccomp: true },
       factory: { enableTemplate: false, templatePath: '/t' },
       source: 'round trip',
     };

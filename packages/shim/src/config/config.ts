@@ -63,6 +63,11 @@ export interface RuntimeConfig {
   createContainerTimeout: number;
   /** Where per-sandbox state (VM sockets, the shared directory) lives. */
   stateDir: string;
+  /**
+   * Drop containers' seccomp filters instead of having crun apply them in the guest (Kata's key;
+   * off by default, so a RuntimeDefault or Localhost profile binds as it does under runc).
+   */
+  disableGuestSeccomp: boolean;
 }
 
 /** [factory] */
@@ -118,7 +123,7 @@ export function defaultConfig(): ShimConfig {
       validHypervisorPaths: [],
     },
     agent: { enableDebug: false, dialTimeout: 45, kernelModules: [], healthCheckInterval: 5 },
-    runtime: { enableDebug: false, createContainerTimeout: 60, stateDir: '/run/kata-ts' },
+    runtime: { enableDebug: false, createContainerTimeout: 60, stateDir: '/run/kata-ts', disableGuestSeccomp: false },
     factory: { enableTemplate: true, templatePath: '/run/kata-ts/template' },
     source: 'built-in defaults',
   };
@@ -219,6 +224,7 @@ export function parseConfig(text: string, source: string): ShimConfig {
       enableDebug: r.bool('enable_debug', d.runtime.enableDebug),
       createContainerTimeout: r.number('create_container_timeout', d.runtime.createContainerTimeout, 1),
       stateDir: r.string('state_dir', d.runtime.stateDir),
+      disableGuestSeccomp: r.bool('disable_guest_seccomp', d.runtime.disableGuestSeccomp),
     },
     factory: {
       enableTemplate: f.bool('enable_template', d.factory.enableTemplate),
@@ -251,7 +257,10 @@ export function configDocument(config: ShimConfig): Record<string, Record<string
         health_check_interval: a.healthCheckInterval,
       },
     },
-    runtime: { enable_debug: r.enableDebug, create_container_timeout: r.createContainerTimeout, state_dir: r.stateDir },
+    runtime: {
+      enable_debug: r.enableDebug, create_container_timeout: r.createContainerTimeout, state_dir: r.stateDir,
+      disable_guest_seccomp: r.disableGuestSeccomp,
+    },
     factory: { enable_template: config.factory.enableTemplate, template_path: config.factory.templatePath },
   };
 }

@@ -24,6 +24,7 @@ describe('guestSpec', () => {
     const out = await guestSpec(spec, {
       rootfs: '/run/kata-containers/shared/containers/c/rootfs',
       guestHostname: '',
+      guestSeccomp: false,
       shareHostPath: async (source, _dest, ro) => (shared.push(`${source}:${ro}`), '/run/kata-containers/shared/containers/c-1-data'),
     });
     expect(out.sandboxPidns).toBe(false);
@@ -38,14 +39,33 @@ describe('guestSpec', () => {
     expect(spec.hooks).toBeDefined();
   });
 
+  it('keeps the seccomp filter for crun in the guest unless guest seccomp is disabled', async () => {
+    const seccomp = {
+      defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64'],
+      syscalls: [{ names: ['sethostname'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }, { names: ['read'], action: 'SCMP_ACT_ALLOW' }],
+    };
+    const input = { rootfs: '/r', guestHostname: '', shareHostPath: async () => '' };
+    const kept = await guestSpec({ linux: { seccomp } }, { ...input, guestSeccomp: true });
+    expect(kept.spec.linux?.seccomp).toEqual(seccomp);
+    const dropped = await guestSpec({ linux: { seccomp } }, { ...input, guestSeccomp: false });
+    expect(dropped.spec.linux?.seccomp).toBeUndefined();
+  });
+
+  it('refuses a seccomp notify listener, a host socket the guest cannot reach', async () => {
+    const spec: OciSpec = { linux: { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/seccomp-agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] } } };
+    await expect(guestSpec(spec, { rootfs: '/r', guestHostname: '', guestSeccomp: true, shareHostPath: async () => '' })).rejects.toThrow(/listenerPath/);
+    // With guest seccomp off the filter is dropped, listener and all.
+    await expect(guestSpec(spec, { rootfs: '/r', guestHostname: '', guestSeccomp: false, shareHostPath: async () => '' })).resolves.toBeDefined();
+  });
+
   it('turns a PID namespace path into sandbox_pidns', async () => {
-    const out = await guestSpec({ linux: { namespaces: [{ type: 'pid', path: '/proc/9/ns/pid' }] } }, { rootfs: '/r', guestHostname: '', shareHostPath: async () => '' });
+    const out = await guestSpec({ linux: { namespaces: [{ type: 'pid', path: '/proc/9/ns/pid' }] } }, { rootfs: '/r', guestHostname: '', guestSeccomp: true, shareHostPath: async () => '' });
     expect(out.sandboxPidns).toBe(true);
     expect(out.spec.linux?.namespaces).toEqual([]);
   });
 
   it('drops the hostname of a container in the guest UTS namespace when the guest already has it (CRI host network)', async () => {
-    const input = { rootfs: '/r', guestHostname: 'pod-a', shareHostPath: async () => '' };
+    const input = { rootfs: '/r', guestHostname: 'pod-a', guestSeccomp: true, shareHostPath: async () => '' };
     // containerd's sandbox spec for a host-network pod: no UTS namespace, the pod hostname kept.
     const hostNet = await guestSpec({ hostname: 'pod-a', linux: { namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'mount' }] } }, input);
     expect(hostNet.spec.hostname).toBeUndefined();

@@ -1,6 +1,7 @@
 /**
- * The spec as the guest must see it, after Kata's constrainGRPCSpec: no hooks, no seccomp (guest
- * seccomp is off, as Kata ships), no host devices, no cgroup/network/time namespaces (the VM is the
+ * The spec as the guest must see it, after Kata's constrainGRPCSpec: no hooks, the seccomp filter
+ * kept for crun in the guest unless the configuration turns guest seccomp off
+ * ([runtime] disable_guest_seccomp), no host devices, no cgroup/network/time namespaces (the VM is the
  * boundary), namespace paths blanked, a PID namespace path turned into sandbox_pidns, resource
  * fields the guest cannot honour dropped, the root at the guest rootfs path, and host bind-mount
  * sources replaced by their paths in the shared directory.
@@ -10,6 +11,7 @@
  * named after the sandbox at CreateSandbox; its hostname is then dropped rather than refused by crun.
  * Any other hostname without a UTS namespace is left for crun to refuse, as runc would.
  */
+import { InvalidArgumentError } from '../errors';
 import type { OciMount, OciSpec } from './spec';
 
 const DROPPED_NAMESPACES = new Set(['cgroup', 'network', 'time']);
@@ -31,6 +33,11 @@ export interface GuestSpecInput {
   guestHostname: string;
   /** Shares a host path and returns where the guest sees it. */
   shareHostPath: (source: string, destination: string, readonly: boolean) => Promise<string>;
+  /**
+   * The guest applies the container's seccomp filter (crun loads it, as runc does on a host);
+   * false drops the filter ([runtime] disable_guest_seccomp = true).
+   */
+  guestSeccomp: boolean;
 }
 
 export interface GuestSpec {
@@ -59,7 +66,11 @@ export async function guestSpec(spec: OciSpec, input: GuestSpecInput): Promise<G
   let sandboxPidns = false;
   const linux = out.linux;
   if (linux) {
-    delete linux.seccomp;
+    if (!input.guestSeccomp) delete linux.seccomp;
+    else if (linux.seccomp?.listenerPath) {
+      // SCMP_ACT_NOTIFY hands syscalls to a seccomp agent on the host, which nothing in the guest can reach.
+      throw new InvalidArgumentError(`seccomp listenerPath ${linux.seccomp.listenerPath} is a host socket the guest cannot reach`);
+    }
     delete linux.devices;
     const namespaces = [];
     for (const ns of linux.namespaces ?? []) {

@@ -103,6 +103,35 @@ export interface OciLinuxDevice {
   gid?: number;
 }
 
+/** One seccomp argument comparison (runtime-spec LinuxSeccompArg). */
+export interface OciLinuxSeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
+}
+
+/** One seccomp rule (runtime-spec LinuxSyscall). */
+export interface OciLinuxSyscall {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: OciLinuxSeccompArg[];
+}
+
+/** runtime-spec LinuxSeccomp; fields Kata's oci.proto has no room for are listed so callers can see them. */
+export interface OciLinuxSeccomp {
+  defaultAction: string;
+  /** Not in Kata's LinuxSeccomp message; crun's default (EPERM) applies in the guest. */
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  /** Not in Kata's LinuxSeccomp message (a host seccomp agent cannot be reached from the guest). */
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: OciLinuxSyscall[];
+}
+
 export interface OciLinux {
   uidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
   gidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
@@ -111,7 +140,7 @@ export interface OciLinux {
   cgroupsPath?: string;
   namespaces?: OciLinuxNamespace[];
   devices?: OciLinuxDevice[];
-  seccomp?: unknown;
+  seccomp?: OciLinuxSeccomp;
   rootfsPropagation?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];

@@ -22,6 +22,8 @@ export interface PodVm {
   readonly pid: number;
   /** The guest's own hostname (CreateSandbox's), which containers without a UTS namespace see. */
   readonly hostname: string;
+  /** crun in the guest applies containers' seccomp filters ([runtime] disable_guest_seccomp unset). */
+  readonly guestSeccomp: boolean;
   readonly agent: AgentClient;
   readonly share: ShareLike;
   readonly alive: boolean;

@@ -91,6 +91,10 @@ export class Sandbox {
 
   private memoryChange: Promise<void> = Promise.resolve();
 
+  get guestSeccomp(): boolean {
+    return !this.config.runtime.disableGuestSeccomp;
+  }
+
   /**
    * Grows the VM's RAM to at least totalMiB: one hot-plugged DIMM of whole 128 MiB blocks (Linux
    * onlines memory in blocks of that size on x86), capped by maxmem, then onlined by the agent.

@@ -136,6 +136,7 @@ export class TaskRuntime implements PodHost {
       const guest = await guestSpec(spec, {
         rootfs: rootfsGuest,
         guestHostname: vm.hostname,
+        guestSeccomp: vm.guestSeccomp,
         shareHostPath: (source, destination, readonly) => vm.share.shareHostPath(id, source, destination, readonly),
       });
       // The guest shares a pod PID namespace through the pod's pause container; a Sandbox API pod has none.

@@ -41,6 +41,10 @@ export class FakeVm implements PodVm {
     return this.request.spec.hostname ?? '';
   }
 
+  get guestSeccomp(): boolean {
+    return !this.request.config.runtime.disableGuestSeccomp;
+  }
+
   static async boot(agent: FakeAgent, req: BootRequest, dir = '/nonexistent/sandbox'): Promise<FakeVm> {
     const client = new KataAgentClient(await agent.connect());
     await client.createSandbox({ sandboxId: req.sandboxId, hostname: req.spec.hostname ?? '', dns: [], storages: [], sandboxPidns: false, kernelModules: [] });
