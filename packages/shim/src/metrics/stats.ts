@@ -2,6 +2,11 @@
  * The agent's container statistics as containerd's cgroup v2 Metrics (io.containerd.cgroups.v2.Metrics),
  * after Kata's metrics.go statsToMetricsV2: CPU times in microseconds, memory from usage and
  * memory.stat, pids and network counters.
+ *
+ * memory_events is always present: containerd's CRI (ListPodSandboxMetrics) reports
+ * container_oom_events_total only when it is, and critest requires that metric. Kata's CgroupStats has
+ * no field for memory.events' oom_kill, so the count is the OOM kills the agent reported for the
+ * container (GetOOMEvent) while this shim ran; max is memory.events' max (the agent's failcnt).
  */
 import { ContainerdTypeUrl, codecs, type pb } from '@kata-ts/protocol/containerd';
 import { packAny, type AnyMessage } from '@kata-ts/protocol';
@@ -20,7 +25,14 @@ const MEMORY_STAT_KEYS: Record<string, keyof NonNullable<MetricsV2['memory']>> =
   pgfault: 'pgfault', pgmajfault: 'pgmajfault',
 };
 
-export function statsToMetricsV2(s: ContainerStats): MetricsV2 {
+/** What Stats reports for a container: the agent's statistics and the shim's own OOM-kill count. */
+export interface TaskStats {
+  container: ContainerStats;
+  /** OOM kills the agent reported for the container (GetOOMEvent). */
+  oomKills: number;
+}
+
+export function statsToMetricsV2({ container: s, oomKills }: TaskStats): MetricsV2 {
   const memory: NonNullable<MetricsV2['memory']> = {
     usage: s.memory.usage,
     usageLimit: s.memory.limit,
@@ -43,6 +55,7 @@ export function statsToMetricsV2(s: ContainerStats): MetricsV2 {
       throttledUsec: us(s.cpu.throttledTimeNs),
     },
     memory,
+    memoryEvents: { max: s.memory.failcnt, oomKill: oomKills },
     network: s.network.map((n) => ({
       name: n.name,
       rxBytes: n.rxBytes, rxPackets: n.rxPackets, rxErrors: n.rxErrors, rxDropped: n.rxDropped,
@@ -52,6 +65,6 @@ export function statsToMetricsV2(s: ContainerStats): MetricsV2 {
 }
 
 /** The Any StatsResponse carries. */
-export function metricsAny(s: ContainerStats): AnyMessage {
+export function metricsAny(s: TaskStats): AnyMessage {
   return packAny(ContainerdTypeUrl.CgroupsV2Metrics, codecs.cgroupsV2Metrics, statsToMetricsV2(s));
 }

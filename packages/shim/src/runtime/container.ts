@@ -41,6 +41,8 @@ export interface ContainerInit {
 export class Container {
   readonly init: Process;
   private readonly execs = new Map<string, Process>();
+  /** OOM kills the agent reported for this container (container_oom_events_total in CRI metrics). */
+  private oomKillCount = 0;
 
   constructor(private readonly c: ContainerInit) {
     const { agent, events } = c;
@@ -77,6 +79,15 @@ export class Container {
 
   get bundle(): string {
     return this.c.bundle;
+  }
+
+  get oomKills(): number {
+    return this.oomKillCount;
+  }
+
+  /** Counts an OOM kill the agent reported (GetOOMEvent). */
+  recordOomKill(): void {
+    this.oomKillCount++;
   }
 
   get kind(): ContainerKind {

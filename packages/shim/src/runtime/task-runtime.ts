@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Code } from 'ttrpc-ts';
 import type { AnyMessage } from '@kata-ts/protocol';
-import type { ContainerStats } from '../agent/types';
+import type { TaskStats } from '../metrics/stats';
 import { applyAnnotations } from '../config/annotations';
 import type { ShimConfig } from '../config/config';
 import { loadConfig, runtimeOptionsFrom } from '../config/load';
@@ -276,10 +276,10 @@ export class TaskRuntime implements PodHost {
     await vm.agent.updateContainer(id, resources);
   }
 
-  async stats(id: string): Promise<ContainerStats> {
-    this.container(id);
+  async stats(id: string): Promise<TaskStats> {
+    const c = this.container(id);
     const vm = this.requireVm();
-    return vm.agent.statsContainer(id);
+    return { container: await vm.agent.statsContainer(id), oomKills: c.oomKills };
   }
 
   /** Delete: an exec returns its exit; init also leaves the guest and the share, and the task is gone. */
@@ -379,6 +379,7 @@ export class TaskRuntime implements PodHost {
         const id = await vm.agent.getOOMEvent();
         const c = this.containers.get(id);
         if (!c) continue;
+        c.recordOomKill();
         this.events.oom(id);
         if (this.deps.oomFiles) await fs.writeFile(path.join(c.bundle, 'oom'), '').catch(() => undefined);
       } catch (err) {

@@ -166,6 +166,24 @@ describe('Task service over a fake agent', () => {
     expect(m.pids).toMatchObject({ current: 2, limit: 100 });
   });
 
+  it('reports memory_events with the OOM kills the agent reported (CRI container_oom_events_total needs it present)', async () => {
+    await h.run('c1', ['sleep']);
+    const oomKills = async () => unpackAny((await h.task.stats({ id: 'c1' })).stats, ContainerdTypeUrl.CgroupsV2Metrics, codecs.cgroupsV2Metrics).memoryEvents;
+    // Present (containerd tests the field, not the value) even before any OOM.
+    expect(await oomKills()).toBeTruthy();
+    expect(Number((await oomKills())?.oomKill ?? 0)).toBe(0);
+    const ooms = () => h.publisher.topics().filter((t) => t === '/tasks/oom').length;
+    for (const n of [1, 2]) {
+      // The fake hands an OOM only to a waiting GetOOMEvent: send until the shim has taken this one.
+      for (let i = 0; i < 100 && ooms() < n; i++) {
+        h.agent.oom('c1');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    expect(Number((await oomKills())?.oomKill)).toBe(ooms());
+    expect(ooms()).toBeGreaterThanOrEqual(2);
+  });
+
   it('passes Update resources to the agent', async () => {
     await h.run('c1', ['sleep']);
     await h.task.update({ id: 'c1', resources: packJsonAny(OciTypeUrl.LinuxResources, { memory: { limit: 1 << 28 } }) });
