@@ -71,10 +71,53 @@ export async function unmount(target: string): Promise<void> {
   }
 }
 
+/** One line of /proc/self/mountinfo: where the mount is and whether this mount (not its filesystem) is read-only. */
+export interface MountEntry {
+  mountPoint: string;
+  readonly: boolean;
+}
+
+const unescapeMountinfo = (field: string) => field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+/** Parses mountinfo text (field 5 is the mount point, field 6 the per-mount options), in mount order. */
+export function parseMountInfo(text: string): MountEntry[] {
+  return text.split('\n').filter(Boolean).map((line) => {
+    const fields = line.split(' ');
+    return { mountPoint: unescapeMountinfo(fields[4] ?? ''), readonly: (fields[5] ?? '').split(',').includes('ro') };
+  });
+}
+
+/** The mounts of this mount namespace (from /proc/self/mountinfo). */
+export async function mountTable(): Promise<MountEntry[]> {
+  return parseMountInfo(await fs.readFile('/proc/self/mountinfo', 'utf8'));
+}
+
 /** Mount points of this mount namespace (from /proc/self/mountinfo), unescaped. */
 export async function mountPoints(): Promise<string[]> {
-  const text = await fs.readFile('/proc/self/mountinfo', 'utf8');
-  return text.split('\n').filter(Boolean).map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  return (await mountTable()).map((m) => m.mountPoint);
+}
+
+/** A mount below a directory: its path relative to it and whether it is read-only. */
+export interface Submount {
+  path: string;
+  readonly: boolean;
+}
+
+/**
+ * The mounts strictly below `dir` in `table`, parents before children; of mounts stacked on one
+ * point, the last (the visible one).
+ */
+export function submountsOf(table: readonly MountEntry[], dir: string): Submount[] {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  const byPath = new Map<string, boolean>();
+  for (const m of table) {
+    if (!m.mountPoint.startsWith(prefix) || m.mountPoint.length === prefix.length) continue;
+    const rel = m.mountPoint.slice(prefix.length);
+    byPath.delete(rel);
+    byPath.set(rel, m.readonly);
+  }
+  const depth = (p: string) => p.split('/').length;
+  return [...byPath].map(([path, readonly]) => ({ path, readonly })).sort((a, b) => depth(a.path) - depth(b.path));
 }
 
 /** True when `target` is a mount point in this namespace. */

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../framework/logging';
-import { bindMount, mount, remountReadonly, setPropagation, unmount, type MountSpec } from './mount';
+import { bindMount, mount, mountTable, remountReadonly, setPropagation, submountsOf, unmount, type MountSpec, type Submount } from './mount';
 import { removeTree } from './safe-remove';
 
 /** Where the agent mounts the share in the guest. */
@@ -27,6 +27,8 @@ export class SandboxShare {
   readonly sharedDir: string;
   /** Mount targets per container, in mount order. */
   private readonly mounted = new Map<string, string[]>();
+  /** Per container: the mounts below each shared host path, by the path the guest sees. */
+  private readonly submounts = new Map<string, Map<string, Submount[]>>();
   private ready = false;
 
   constructor(readonly root: string, private readonly log: Logger) {
@@ -86,13 +88,28 @@ export class SandboxShare {
     else await fs.writeFile(target, '', { flag: 'wx', mode: 0o644 });
     await bindMount(source, target, { readonly, recursive: true });
     this.track(containerId, target);
-    return `${GUEST_SHARE_DIR}/${name}`;
+    const guestPath = `${GUEST_SHARE_DIR}/${name}`;
+    // The guest sees the whole tree as one 9p filesystem: it cannot tell where a host mount below
+    // the source begins, so the spec must say (see oci/submounts.ts).
+    const below = st.isDirectory() ? submountsOf(await mountTable(), target) : [];
+    if (below.length > 0) {
+      const perContainer = this.submounts.get(containerId) ?? new Map<string, Submount[]>();
+      perContainer.set(guestPath, below);
+      this.submounts.set(containerId, perContainer);
+    }
+    return guestPath;
+  }
+
+  /** The host mounts below a path shareHostPath returned (relative, parents first); none if unknown. */
+  submountsOf(containerId: string, guestPath: string): readonly Submount[] {
+    return this.submounts.get(containerId)?.get(guestPath) ?? [];
   }
 
   /** Unmounts everything mounted for a container and removes its entries. */
   async releaseContainer(containerId: string): Promise<void> {
     const targets = this.mounted.get(containerId) ?? [];
     this.mounted.delete(containerId);
+    this.submounts.delete(containerId);
     for (const target of [...targets].reverse()) {
       await unmount(target).catch((err: Error) => this.log.warn({ target, err: err.message }, 'unmount failed'));
     }

@@ -21,6 +21,7 @@ import type { MountSpec } from '../fs/mount';
 import type { StdioPaths } from '../io/host-io';
 import { podPlacement, requestedSizing, type ContainerKind } from '../oci/annotations';
 import { guestSpec } from '../oci/guest-spec';
+import { mirrorSubmounts } from '../oci/submounts';
 import { hasCreateHooks, hookState, hooksOf, runCreateHooks, runHooks, type HookState } from '../oci/hooks';
 import { readSpec, type OciLinuxResources, type OciProcess, type OciSpec } from '../oci/spec';
 import { Container } from './container';
@@ -139,6 +140,7 @@ export class TaskRuntime implements PodHost {
         guestSeccomp: vm.guestSeccomp,
         shareHostPath: (source, destination, readonly) => vm.share.shareHostPath(id, source, destination, readonly),
       });
+      mirrorSubmounts(guest.spec, (guestPath) => vm.share.submountsOf(id, guestPath));
       // The guest shares a pod PID namespace through the pod's pause container; a Sandbox API pod has none.
       if (guest.sandboxPidns && this.podHeld) {
         throw new FailedPreconditionError(`container ${id} asks to share the pod's PID namespace, which kata-ts does not provide to a pod created through the Sandbox API (no pause container holds one)`);

@@ -197,6 +197,24 @@ describe('Task service over a fake agent', () => {
     expect(await code(h.task.delete({ id: 'nope' }))).toBe(Code.NOT_FOUND);
   });
 
+  it('gives the guest a bind of its own for a writable host mount below a read-only volume', async () => {
+    const pod = { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'pod' };
+    await h.task.create({ id: 'pod', bundle: await h.bundle('pod', ['sleep'], { annotations: pod }) });
+    await h.task.start({ id: 'pod' });
+    const volume = '/run/kata-containers/shared/containers/app-x-vol';
+    h.vms[0]!.share.submounts.set(volume, [{ path: 'tmpfs', readonly: false }]);
+    const app = await h.bundle('app', ['sleep'], {
+      annotations: { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 'pod' },
+      mounts: [{ destination: '/mnt', type: 'bind', source: h.dir, options: ['rbind', 'rprivate', 'ro'] }],
+    });
+    await h.task.create({ id: 'app', bundle: app });
+    const create = h.agent.calls.filter((c) => c.method === 'CreateContainer').at(-1)?.request as { OCI: { Mounts: Array<{ destination: string; source: string; options: string[] }> } };
+    expect(create.OCI.Mounts.map((m) => [m.destination, m.source, m.options.join(',')])).toEqual([
+      ['/mnt', volume, 'rbind,rprivate,ro'],
+      ['/mnt/tmpfs', `${volume}/tmpfs`, 'rbind,rw'],
+    ]);
+  });
+
   it('puts a pod container into the sandbox VM and refuses a second pod in one shim', async () => {
     const sandbox = await h.bundle('pod', ['sleep'], { annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'pod' } });
     await h.task.create({ id: 'pod', bundle: sandbox });

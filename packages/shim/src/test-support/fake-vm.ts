@@ -4,7 +4,7 @@
  */
 import { KataAgentClient, type AgentClient } from '../agent/agent-client';
 import { UnavailableError } from '../errors';
-import type { MountSpec } from '../fs/mount';
+import type { MountSpec, Submount } from '../fs/mount';
 import type { BootRequest, PodVm, ShareLike } from '../runtime/pod-vm';
 import type { FakeAgent } from './fake-agent';
 
@@ -21,6 +21,13 @@ export class RecordingShare implements ShareLike {
   async shareHostPath(containerId: string, source: string, destination: string, readonly: boolean): Promise<string> {
     this.shared.push({ containerId, source, destination, readonly });
     return `/run/kata-containers/shared/containers/${containerId}-x-vol`;
+  }
+
+  /** What submountsOf answers, by guest path (tests fill it). */
+  readonly submounts = new Map<string, Submount[]>();
+
+  submountsOf(_containerId: string, guestPath: string): readonly Submount[] {
+    return this.submounts.get(guestPath) ?? [];
   }
 
   async releaseContainer(containerId: string): Promise<void> {
