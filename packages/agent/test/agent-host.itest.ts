@@ -150,7 +150,9 @@ describeHost('agent in host mode', () => {
     expect((await h.agent.readStdout({ containerId: id, execId: '', len: 64 }, { timeoutMs: 5000 })).data.length).toBeGreaterThan(0);
     const stats = await h.agent.statsContainer({ containerId: id });
     expect(stats.cgroupStats?.cpuStats?.cpuUsage?.totalUsage).toBeGreaterThan(0);
-    // ListProcesses (Kata 3.x): the container's pids, and ps output cut down to them.
+    // ListProcesses: the container's pids, and ps output cut down to them. Frozen while listed: the shell
+    // forks a new `sleep` every 50 ms, so two listings of a running container need not agree.
+    await h.agent.pauseContainer({ containerId: id });
     const pids = JSON.parse(Buffer.from((await h.agent.listProcesses({ containerId: id, format: 'json', args: [] })).processList).toString()) as number[];
     expect(pids.length).toBeGreaterThan(0);
     const table = Buffer.from((await h.agent.listProcesses({ containerId: id, format: 'table', args: [] })).processList).toString().trim().split('\n');
@@ -158,6 +160,7 @@ describeHost('agent in host mode', () => {
     expect(pidColumn).toBeGreaterThanOrEqual(0);
     expect(table.slice(1).map((l) => Number(l.trim().split(/\s+/)[pidColumn])).sort()).toEqual([...pids].sort());
     expect(table.join('\n')).toMatch(/while :/);
+    await h.agent.resumeContainer({ containerId: id });
     await expect(h.agent.listProcesses({ containerId: 'nope', format: 'json', args: [] })).rejects.toMatchObject({ code: Code.NOT_FOUND });
     await h.agent.removeContainer({ containerId: id, timeout: 10 });
   });
