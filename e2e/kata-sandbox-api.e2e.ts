@@ -19,8 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pb } from '@kata-ts/protocol/cri';
 import {
-  CRI_NAMESPACE, CriClient, INSTALLED_CONFIGS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, availableContainerds, describeIfRoot, ensurePauseImage,
-  ensureTestImage, findLeftovers, hostTestsRequired, kataSkipReason, readGuestManifest, run, runOk, waitUntil, type ContainerdFlavour, type GuestManifest,
+  CRI_NAMESPACE, CriClient, INSTALLED_CONFIGS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, availableContainerds, describeKata, ensurePauseImage,
+  ensureTestImage, findLeftovers, readGuestManifest, run, runOk, waitUntil, type ContainerdFlavour, type GuestManifest,
 } from './harness';
 import { listProcesses } from './harness/procfs';
 import { TestNetns, bridgeConflist } from './harness/test-netns';
@@ -35,8 +35,7 @@ const CNI_BIN = '/usr/lib/cni';
 const TEST_TIMEOUT_MS = 240_000;
 
 const flavour: ContainerdFlavour | undefined = availableContainerds().flavours.find((f) => f.label === '2.x');
-const skipReason = kataSkipReason() ?? (flavour ? undefined : 'containerd 2.x is not built (scripts/install-peers.sh containerd2)');
-const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
+const missing = flavour ? undefined : 'containerd 2.x is not built (scripts/install-peers.sh containerd2)';
 
 const inNetns = (nsPath: string, argv: string[]) => run('nsenter', [`--net=${nsPath}`, '--', ...argv], { timeoutMs: 15_000 });
 
@@ -251,4 +250,4 @@ describeKata('kata-ts as containerd 2.x shim sandboxer (Sandbox API, no pause co
     expect(links.map((l) => l.ifname)).toEqual(['lo']);
     process.stderr.write(`kata-sandbox-api net timings: RunPodSandbox ${tPod - t0} ms, rest ${Date.now() - tPod} ms\n`);
   }, TEST_TIMEOUT_MS);
-});
+}, missing);
