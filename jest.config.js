@@ -15,7 +15,7 @@ const common = { rootDir: path.resolve(__dirname), transform: { '^.+\\.ts$': swc
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/src/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/packages/*/test/**/*.itest.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.e2e.ts'] },
   ],

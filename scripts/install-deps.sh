@@ -13,6 +13,7 @@ APT_PACKAGES=(
   containernetworking-plugins iproute2 util-linux            # networking, `script` for tty tests
   runsc                           # gVisor, a peer in benchmarks
   conmon skopeo                   # CRI-O e2e fixture: its runc handler's monitor; images copied into its storage
+  nftables                        # CRI-O 1.34 dies on a hostPort pod without `nft` (its host-port manager)
   build-essential python3         # node-gyp for node-vsock
 )
 

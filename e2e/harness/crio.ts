@@ -49,8 +49,8 @@ const SHIM_SOCKET_DIR = '/run/containerd/s';
 const SHIM_NAMESPACE = 'default';
 /** libcni's default cache directory, which CRI-O's ocicni uses (no setting): <dir>/results/<network>-<id>-<ifname>. */
 const CNI_CACHE_DIR = '/var/lib/cni';
-/** Programs the fixture runs besides the peers. */
-const HOST_PROGRAMS = ['conmon', 'runc', 'skopeo', 'nsenter', 'unshare'] as const;
+/** Programs the fixture runs besides the peers (CRI-O itself needs `nft` for a pod with a hostPort). */
+const HOST_PROGRAMS = ['conmon', 'runc', 'skopeo', 'nsenter', 'unshare', 'nft'] as const;
 
 export interface CrioOptions {
   /** The test netns CRI-O (and so CNI's bridge and its streaming server) lives in. */

@@ -19,6 +19,8 @@ export interface SpecOutcome {
 /** One critest run: which daemon, which runtime, what came out. */
 export interface RunReport {
   daemon: string;
+  /** run.ts's name of the daemon (containerd, crio), which vm-exclusions.txt qualifies lines with. */
+  name?: string;
   runtime: string;
   specs: SpecOutcome[];
   /** Wall time of the critest run. */

@@ -1,3 +1,6 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { InvalidArgumentError } from '../errors';
 import { adjustNamespaces, rootfsPath, takeGuestNetSysctls, validateMounts } from './spec';
 
@@ -24,6 +27,23 @@ describe('spec adjustments', () => {
     await expect(validateMounts({ Mounts: [{ destination: 'rel', type: 'tmpfs' }] }, ['/tmp'])).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(validateMounts({ Mounts: [{ destination: '/x', type: 'bind', source: '/etc' }] }, ['/tmp'])).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(validateMounts({ Mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }] }, ['/tmp'])).resolves.toBeUndefined();
+  });
+
+  it('keeps the directories of an overlay mount inside the roots', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'agent-overlay-'));
+    await fs.mkdir(path.join(root, 'a'));
+    await fs.mkdir(path.join(root, 'b'));
+    await fs.symlink('/etc', path.join(root, 'escape'));
+    try {
+      const ok = { Mounts: [{ destination: '/m', type: 'overlay', source: 'overlay', options: [`lowerdir=${root}/a:${root}/b`, 'ro'] }] };
+      await validateMounts(ok, [root]);
+      expect(ok.Mounts[0]?.options).toEqual([`lowerdir=${root}/a:${root}/b`, 'ro']);
+      await expect(validateMounts({ Mounts: [{ destination: '/m', type: 'overlay', options: [`lowerdir=${root}/a:/etc`] }] }, [root])).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(validateMounts({ Mounts: [{ destination: '/m', type: 'overlay', options: [`lowerdir=${root}/escape`] }] }, [root])).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(validateMounts({ Mounts: [{ destination: '/m', type: 'overlay', options: [`lowerdir=${root}/a`, 'upperdir=/var/u'] }] }, [root])).rejects.toBeInstanceOf(InvalidArgumentError);
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
   });
 
   it('takes net.* sysctls out of a container that shares the guest netns, and leaves them to one with its own', () => {

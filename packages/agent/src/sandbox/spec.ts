@@ -51,8 +51,8 @@ export function takeGuestNetSysctls(spec: Spec): Record<string, string> {
 }
 
 /**
- * Checks every path of the spec that the guest would follow: bind-mount sources must stay inside the
- * allowed roots after symlinks are resolved, destinations must be absolute and free of '..'.
+ * Checks every path of the spec that the guest would follow: bind-mount sources and overlay directories
+ * must stay inside the allowed roots after symlinks are resolved, destinations must be absolute and free of '..'.
  */
 export async function validateMounts(spec: Spec, roots: readonly string[]): Promise<void> {
   for (const m of spec.Mounts ?? []) {
@@ -65,7 +65,30 @@ export async function validateMounts(spec: Spec, roots: readonly string[]): Prom
       const resolved = await resolveInside(roots, m.source ?? '', `bind mount source for ${dest}`);
       m.source = resolved;
     }
+    if (m.type === 'overlay') m.options = await overlayOptionsInside(m.options ?? [], roots, dest);
   }
+}
+
+const OVERLAY_DIR_OPTIONS = new Set(['lowerdir', 'upperdir', 'workdir']);
+
+/** An overlay's directories (lowerdir, upperdir, workdir) resolved, each of them inside the allowed roots. */
+async function overlayOptionsInside(options: readonly string[], roots: readonly string[], dest: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const option of options) {
+    const eq = option.indexOf('=');
+    const key = eq < 0 ? option : option.slice(0, eq);
+    if (!OVERLAY_DIR_OPTIONS.has(key)) {
+      out.push(option);
+      continue;
+    }
+    // Overlay separates lower directories with ':' and lets a directory name escape one as '\:'.
+    const dirs = option.slice(eq + 1).split(/(?<!\\):/);
+    const resolved: string[] = [];
+    for (const dir of dirs) resolved.push(await resolveInside(roots, dir.replace(/\\:/g, ':'), `overlay ${key} for ${dest}`));
+    if (resolved.some((d) => d.includes(':'))) throw new InvalidArgumentError(`overlay ${key} for ${dest} resolves to a path with ':'`);
+    out.push(`${key}=${resolved.join(':')}`);
+  }
+  return out;
 }
 
 /** The rootfs path: the spec's (relative paths are below <shared>/<id>/) or <shared>/<id>/rootfs. */

@@ -64,6 +64,16 @@ describe('guestSpec', () => {
     expect(out.spec.linux?.namespaces).toEqual([]);
   });
 
+  it('gives a pod container that asks for the host PID namespace (no pid entry: CRI-O HostPID) the pod\'s', async () => {
+    const input = { rootfs: '/r', guestHostname: '', guestSeccomp: true, shareHostPath: async () => '' };
+    const hostPid: OciSpec = { linux: { namespaces: [{ type: 'ipc' }, { type: 'mount' }] } };
+    expect((await guestSpec(hostPid, { ...input, podContainer: true })).sandboxPidns).toBe(true);
+    // The sandbox itself, or a container that is a pod of its own, keeps a namespace of its own in the guest.
+    expect((await guestSpec(hostPid, { ...input, podContainer: false })).sandboxPidns).toBe(false);
+    // A pod container with a PID namespace of its own keeps it.
+    expect((await guestSpec({ linux: { namespaces: [{ type: 'pid' }] } }, { ...input, podContainer: true })).sandboxPidns).toBe(false);
+  });
+
   it('drops the hostname of a container in the guest UTS namespace when the guest already has it (CRI host network)', async () => {
     const input = { rootfs: '/r', guestHostname: 'pod-a', guestSeccomp: true, shareHostPath: async () => '' };
     // containerd's sandbox spec for a host-network pod: no UTS namespace, the pod hostname kept.

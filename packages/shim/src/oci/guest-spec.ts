@@ -2,9 +2,11 @@
  * The spec as the guest must see it, after Kata's constrainGRPCSpec: no hooks, the seccomp filter
  * kept for crun in the guest unless the configuration turns guest seccomp off
  * ([runtime] disable_guest_seccomp), no host devices, no cgroup/network/time namespaces (the VM is the
- * boundary), namespace paths blanked, a PID namespace path turned into sandbox_pidns, resource
+ * boundary), namespace paths blanked, a PID namespace path (or, for a pod container, none: host PID)
+ * turned into sandbox_pidns, resource
  * fields the guest cannot honour dropped, the root at the guest rootfs path, and host bind-mount
- * sources replaced by their paths in the shared directory.
+ * sources replaced by their paths in the shared directory (the lower directories of an overlay of host
+ * directories too: oci/overlay-mount.ts).
  *
  * A container with no UTS namespace of its own (CRI host-network pods: containerd drops the UTS
  * namespace but keeps the pod hostname) runs in the guest's UTS namespace, which the agent already
@@ -12,6 +14,7 @@
  * Any other hostname without a UTS namespace is left for crun to refuse, as runc would.
  */
 import { InvalidArgumentError } from '../errors';
+import { isOverlayMount, overlayForGuest } from './overlay-mount';
 import type { OciMount, OciSpec } from './spec';
 
 const DROPPED_NAMESPACES = new Set(['cgroup', 'network', 'time']);
@@ -38,6 +41,12 @@ export interface GuestSpecInput {
    * false drops the filter ([runtime] disable_guest_seccomp = true).
    */
   guestSeccomp: boolean;
+  /**
+   * A later container of a CRI pod (not its sandbox). One of those with no PID namespace at all asks
+   * for the host's (CRI-O's HostPID; containerd instead passes the pause container's namespace path):
+   * in a VM the nearest thing is the pod's shared PID namespace, never the guest's own, where the agent runs.
+   */
+  podContainer?: boolean;
 }
 
 export interface GuestSpec {
@@ -53,6 +62,10 @@ export async function guestSpec(spec: OciSpec, input: GuestSpecInput): Promise<G
 
   const mounts: OciMount[] = [];
   for (const m of out.mounts ?? []) {
+    if (isOverlayMount(m)) {
+      mounts.push(await overlayForGuest(m, (dir) => input.shareHostPath(dir, m.destination, true)));
+      continue;
+    }
     if (!isBindMount(m)) {
       mounts.push(m);
       continue;
@@ -81,6 +94,7 @@ export async function guestSpec(spec: OciSpec, input: GuestSpecInput): Promise<G
       }
       namespaces.push({ type: ns.type });
     }
+    if (input.podContainer && !(linux.namespaces ?? []).some((ns) => ns.type === 'pid')) sandboxPidns = true;
     linux.namespaces = namespaces;
     if (out.hostname && out.hostname === input.guestHostname && !namespaces.some((ns) => ns.type === 'uts')) delete out.hostname;
     const r = linux.resources;

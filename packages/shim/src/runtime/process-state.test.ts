@@ -9,6 +9,7 @@ function ops(): ProcessOps & { log: string[]; status: ProcessStatus } {
     freeze: async () => void o.log.push('freeze'),
     thaw: async () => void o.log.push('thaw'),
     signal: async (s: number) => void o.log.push(`signal ${s}`),
+    watchUnstarted: () => void o.log.push('watch'),
     remove: async () => void o.log.push('remove'),
     transition: (next: ProcessStatus) => void (o.status = next),
   };
@@ -37,11 +38,13 @@ describe('process states', () => {
     await STATES.running.pause(o);
     expect(o.status).toBe('paused');
     await STATES.paused.resume(o);
+    await STATES.running.kill(o, 10, false);
     STATES.running.exited(o);
     expect(o.status).toBe('stopped');
     await STATES.stopped.delete(o);
     expect(o.status).toBe('deleted');
-    expect(o.log).toEqual(['launch', 'freeze', 'thaw', 'remove']);
+    // Only a created process needs its exit watched after a signal: a started one has its watcher.
+    expect(o.log).toEqual(['launch', 'freeze', 'thaw', 'signal 10', 'remove']);
   });
 
   it('accepts SIGKILL/SIGTERM on a finished process, NOT_FOUND otherwise, and NOT_FOUND once deleted', async () => {
@@ -50,6 +53,6 @@ describe('process states', () => {
     await expect(STATES.stopped.kill(o, 1, false)).rejects.toMatchObject({ name: 'NotFoundError' });
     await expect(STATES.deleted.kill(o, 9, false)).rejects.toMatchObject({ name: 'NotFoundError' });
     await STATES.created.kill(o, 15, false);
-    expect(o.log).toEqual(['signal 15']);
+    expect(o.log).toEqual(['signal 15', 'watch']);
   });
 });

@@ -15,6 +15,11 @@ export interface ProcessOps {
   freeze(): Promise<void>;
   thaw(): Promise<void>;
   signal(signal: number, all: boolean): Promise<void>;
+  /**
+   * A signal reached a process that was created but never started: from now on its exit must be
+   * noticed without a start (runc's created init dies of it too, and CRI-O's stop waits for that exit).
+   */
+  watchUnstarted(): void;
   remove(): Promise<void>;
   transition(next: ProcessStatus): void;
 }
@@ -51,6 +56,8 @@ class CreatedState implements ProcessState {
   }
   async kill(p: ProcessOps, signal: number, all: boolean): Promise<void> {
     await p.signal(signal, all);
+    // Signal 0 only asks whether the process exists.
+    if (signal !== 0) p.watchUnstarted();
   }
   async delete(p: ProcessOps): Promise<void> {
     await p.remove();

@@ -56,6 +56,7 @@ export class Process {
   private io: ProcessIo | undefined;
   private pendingSize: { width: number; height: number } | undefined;
   private stdinClosedEarly = false;
+  private watchingUnstarted = false;
   private readonly mutex = new Mutex();
   private resolveExit!: (e: ExitInfo) => void;
   private readonly exitPromise = new Promise<ExitInfo>((resolve) => (this.resolveExit = resolve));
@@ -68,6 +69,7 @@ export class Process {
       freeze: () => init.hooks.freeze(),
       thaw: () => init.hooks.thaw(),
       signal: (signal) => this.signal(signal),
+      watchUnstarted: () => this.watchUnstarted(),
       remove: () => init.hooks.remove(),
       transition: (next) => {
         // An exit recorded while an operation was in flight (the VM died) wins over its outcome.
@@ -185,6 +187,25 @@ export class Process {
     } catch (err) {
       this.init.log.warn({ process: this.id, err: (err as Error).message }, 'WaitProcess failed; exit status unknown');
     }
+    this.markExited(status);
+  }
+
+  /** Only an init exists in the guest before its start (an exec is launched by its start). */
+  private watchUnstarted(): void {
+    if (!this.init.isInit || this.watchingUnstarted) return;
+    this.watchingUnstarted = true;
+    void this.waitUnstarted();
+  }
+
+  private async waitUnstarted(): Promise<void> {
+    let status = UNKNOWN_EXIT_STATUS;
+    try {
+      status = await this.init.agent.waitProcess(this.init.containerId, this.init.agentExecId);
+    } catch (err) {
+      this.init.log.warn({ process: this.id, err: (err as Error).message }, 'WaitProcess failed; exit status unknown');
+    }
+    // It survived the signal and was started meanwhile: its output still goes out before its exit.
+    if (this.io) await this.io.drained;
     this.markExited(status);
   }
 

@@ -138,6 +138,7 @@ export class TaskRuntime implements PodHost {
         rootfs: rootfsGuest,
         guestHostname: vm.hostname,
         guestSeccomp: vm.guestSeccomp,
+        podContainer: placement.kind === 'pod-container',
         shareHostPath: (source, destination, readonly) => vm.share.shareHostPath(id, source, destination, readonly),
       });
       mirrorSubmounts(guest.spec, (guestPath) => vm.share.submountsOf(id, guestPath));

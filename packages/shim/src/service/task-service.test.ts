@@ -67,6 +67,20 @@ describe('Task service over a fake agent', () => {
     expect(await code(h.task.state({ id: 'c1' }))).toBe(Code.NOT_FOUND);
   });
 
+  it('ends a created, never started task that is killed (CRI-O stops and removes such containers)', async () => {
+    const bundle = await h.bundle('c1', ['sleep']);
+    await h.task.create({ id: 'c1', bundle, stdout: '', stderr: '', stdin: '' });
+    const waited = h.task.wait({ id: 'c1' });
+    await h.task.kill({ id: 'c1', signal: 0 });
+    expect(h.agent.methods()).not.toContain('WaitProcess');
+    await h.task.kill({ id: 'c1', signal: 15 });
+    expect((await waited).exitStatus).toBe(143);
+    expect((await h.task.state({ id: 'c1' })).status).toBe(3);
+    expect(h.publisher.topics()).toEqual(['/tasks/create', '/tasks/exit']);
+    expect(await code(h.task.start({ id: 'c1' }))).toBe(Code.FAILED_PRECONDITION);
+    expect((await h.task.delete({ id: 'c1' })).exitStatus).toBe(143);
+  });
+
   it('answers Kill with signal 0 (CRI-O\'s liveness probe) while the process runs, NotFound once it exited', async () => {
     await h.run('c1', ['sleep']);
     await h.task.kill({ id: 'c1', signal: 0 });

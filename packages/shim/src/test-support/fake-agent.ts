@@ -69,8 +69,10 @@ class FakeProcess {
     if (this.args[0] === 'cat') this.exit(0);
   }
 
+  /** A created (never started) init dies of SIGKILL or SIGTERM only, as the real agent's does. */
   signal(sig: number): void {
-    if (this.exitCode === undefined && this.started) this.exit(128 + sig);
+    if (this.exitCode !== undefined) return;
+    if (this.started || sig === 9 || sig === 15) this.exit(128 + sig);
   }
 
   exit(code: number): void {
