@@ -23,8 +23,8 @@ import { Client, Code, createServiceClient, isTtrpcError, type ServiceClient } f
 import { ContainerdTypeUrl, TaskService, codecs } from '@kata-ts/protocol/containerd';
 import { OciTypeUrl, packJsonAny } from '@kata-ts/protocol';
 import {
-  INSTALLED_CONFIGS, KATA_STATE_DIR, NO_LEFTOVERS, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired, isAlive, kataSkipReason,
-  listeningPids, mountsUnder, processArgv, readGuestManifest, runOk, waitUntil,
+  INSTALLED_CONFIGS, KATA_STATE_DIR, NO_LEFTOVERS, describeKata, ensureTestImage, findLeftovers, isAlive, listeningPids, mountsUnder, processArgv,
+  readGuestManifest, runOk, waitUntil,
 } from './harness';
 import {
   FifoSet, ShimLog, addressPath, mountContainerRootfs, readAddressFile, startShimLikeCrio, unpackOciLayout, type ShimStartResult,
@@ -42,8 +42,6 @@ const POD_HOSTNAME = 'crio-pod';
 
 const Status = { CREATED: 1, RUNNING: 2, STOPPED: 3 } as const;
 
-const skipReason = kataSkipReason() ?? (existsSync(SHIM) ? undefined : `${SHIM} is not installed (run scripts/install.sh)`);
-const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
 
 type Task = ServiceClient<typeof TaskService>;
 
@@ -355,4 +353,4 @@ describeKata("CRI-O's shim protocol driven by a test (CRI-O itself is not in Deb
     const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(sandboxId) || l.includes(appId));
     expect(hostMounts).toEqual([]);
   }, 60_000);
-});
+}, existsSync(SHIM) ? undefined : `${SHIM} is not installed (run scripts/install.sh)`);

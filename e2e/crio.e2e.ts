@@ -7,7 +7,8 @@
  *   - a kata pod on the pod network: a busybox container in it runs on the guest kernel, writes its log
  *     through CRI-O's fifos, holds the pod IP CNI gave the veth, answers ping from the netns; ExecSync
  *     returns exit status and split output; ReopenContainerLog works (CRI-O first sends the shim Kill with
- *     signal 0); the pod is one shim and one QEMU; stop/rm leave no shim, QEMU, kata state or shim socket;
+ *     signal 0); the pod is one shim and one QEMU; a container created and never started stops and goes;
+ *     stop/rm leave no shim, QEMU, kata state or shim socket;
  *   - a runc pod beside it (the host kernel);
  *   - CRI-O stopped, nothing of it is left on the host.
  *
@@ -148,6 +149,13 @@ describeKata(`CRI-O ${builtPeers().crio?.version ?? ''} runs kata-ts pods (runti
     expect(procs.filter((p) => p.argv.some((a) => a.endsWith('containerd-shim-kata-v2')))).toHaveLength(1);
     expect(procs.filter((p) => p.argv.includes(`sandbox-${pod}`))).toHaveLength(1);
     expect(await crictl.json<{ containers: unknown[] }>(['ps', '--pod', pod])).toMatchObject({ containers: [expect.anything()] });
+
+    // A container created and never started: CRI-O's stop kills it and waits for its exit, then removes it.
+    const idle = await crictl.create(pod, containerConfig('idle', ['sleep', '3600']), podConfig('crio-kata'));
+    expect((await crictl.json<{ status: { state: string } }>(['inspect', idle])).status.state).toBe('CONTAINER_CREATED');
+    await crictl.ok(['stop', '--timeout', '2', idle], { timeoutMs: 60_000 });
+    expect((await crictl.json<{ status: { state: string } }>(['inspect', idle])).status.state).toBe('CONTAINER_EXITED');
+    await crictl.ok(['rm', idle]);
 
     await crictl.ok(['stop', '--timeout', '2', ctr]);
     await crictl.ok(['rm', ctr]);

@@ -13,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pb } from '@kata-ts/protocol/cri';
 import {
-  CRI_NAMESPACE, CriClient, INSTALLED_CONFIGS, containerdMatrix, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensurePauseImage, ensureTestImage, findLeftovers,
-  hostTestsRequired, kataSkipReason, readGuestManifest, waitUntil, type GuestManifest,
+  CRI_NAMESPACE, CriClient, INSTALLED_CONFIGS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, containerdMatrix, describeKata, ensurePauseImage,
+  ensureTestImage, findLeftovers, readGuestManifest, waitUntil, type GuestManifest,
 } from './harness';
 import { listProcesses } from './harness/procfs';
 
@@ -24,8 +24,6 @@ const RUNTIME = 'io.containerd.kata.v2';
 const POD_HOSTNAME = 'kata-cri-pod';
 const TEST_TIMEOUT_MS = 150_000;
 
-const skipReason = kataSkipReason();
-const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
 
 describeKata('kata-ts through the CRI (RuntimeClass handler kata)', () => describe.each(containerdMatrix())('%s', (_label, flavour) => {
   let ctd: PrivateContainerd;

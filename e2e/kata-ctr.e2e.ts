@@ -13,8 +13,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  EventWatcher, INSTALLED_ASSETS, containerdMatrix, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired,
-  kataSkipReason, run, waitUntil, type CommandResult, type GuestManifest as Manifest,
+  EventWatcher, INSTALLED_ASSETS, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, containerdMatrix, describeKata, ensureTestImage, findLeftovers,
+  run, waitUntil, type CommandResult, type GuestManifest as Manifest,
 } from './harness';
 import { listProcesses } from './harness/procfs';
 
@@ -30,8 +30,6 @@ function expectResult(r: CommandResult, code: number, stdout?: string): void {
     `${r.timedOut ? ' (timed out)' : ''}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`);
 }
 
-const skipReason = kataSkipReason(IMAGE_DIR);
-const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
 
 /** Writes a configuration that boots `imageDir`'s default format. */
 function writeConfig(file: string, imageDir: string): void {
@@ -257,4 +255,4 @@ describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => describe.each(
     await removeTask(app);
     await removeTask(sandbox);
   }, TEST_TIMEOUT_MS);
-}));
+}), undefined, IMAGE_DIR);

@@ -17,8 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pb } from '@kata-ts/protocol/cri';
 import {
-  CRI_NAMESPACE, CriClient, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensurePauseImage, ensureTestImage, findLeftovers,
-  hostTestsRequired, installedConfigWith, kataSkipReason, run, runOk, waitUntil,
+  CRI_NAMESPACE, CriClient, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, describeKata, ensurePauseImage, ensureTestImage, findLeftovers,
+  installedConfigWith, run, runOk, waitUntil,
 } from './harness';
 import { listProcesses } from './harness/procfs';
 
@@ -32,8 +32,6 @@ const PAGE = 'hello from pod b over kata-ts tcfilter';
 const TEST_TIMEOUT_MS = 240_000;
 const CNI_BIN = '/usr/lib/cni';
 
-const skipReason = kataSkipReason();
-const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
 
 /** The CNI network: a bridge in the test netns, host-local addresses from SUBNET, a default route via the bridge. */
 function conflist(ipamDir: string): object {

@@ -11,15 +11,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  EventWatcher, KATA_STATE_DIR, containerdMatrix, NO_LEFTOVERS, PrivateContainerd, describeIfRoot, ensureTestImage, findLeftovers, hostTestsRequired, isAlive,
-  kataSkipReason, listeningPids, readGuestManifest, run, waitUntil,
+  EventWatcher, KATA_STATE_DIR, NO_LEFTOVERS, PrivateContainerd, containerdMatrix, describeKata, ensureTestImage, findLeftovers, isAlive,
+  listeningPids, readGuestManifest, run, waitUntil,
 } from './harness';
 
 const RUNTIME = 'io.containerd.kata.v2';
 const TEST_TIMEOUT_MS = 240_000;
 
-const skipReason = kataSkipReason();
-const describeKata = skipReason && !hostTestsRequired() ? (name: string, fn: () => void) => describe.skip(`${name} [skipped: ${skipReason}]`, fn) : describeIfRoot;
 
 describeKata('kata-ts across a containerd restart', () => describe.each(containerdMatrix())('%s', (_label, flavour) => {
   let ctd: PrivateContainerd;

@@ -12,10 +12,11 @@
 # namespace. --host-mount-namespace runs in the caller's mount namespace instead.
 #
 # Needs root, scripts/install.sh (the shim) and scripts/install-peers.sh (containerd2, cri-tools, crio).
-# Not part of scripts/test.sh: it takes about half an hour on a 2-core TCG host.
+# scripts/test.sh runs it with --skip-excluded (the specs of scripts/conformance/vm-exclusions.txt left out
+# of the kata-ts runs) and gates on the result (scripts/conformance/gate.ts).
 #
 # usage: scripts/conformance.sh [--daemons containerd,crio] [--runtimes kata,runc] [--focus RE] [--skip RE]
-#                               [--parallel N] [--results DIR] [--host-mount-namespace]
+#                               [--parallel N] [--results DIR] [--skip-excluded] [--host-mount-namespace]
 #        scripts/conformance.sh --summarize DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -68,9 +68,14 @@ export class Crictl {
     return (await this.ok(['runp', '--runtime', handler, this.writeConfig(podConfig)])).trim();
   }
 
-  /** `crictl create` (never pulling: images are imported) then `crictl start`; returns the container id. */
+  /** `crictl create` (never pulling: images are imported); returns the container id. */
+  async create(podId: string, containerConfig: object, podConfig: object): Promise<string> {
+    return (await this.ok(['create', '--no-pull', podId, this.writeConfig(containerConfig), this.writeConfig(podConfig)])).trim();
+  }
+
+  /** `crictl create` then `crictl start`; returns the container id. */
   async createAndStart(podId: string, containerConfig: object, podConfig: object): Promise<string> {
-    const id = (await this.ok(['create', '--no-pull', podId, this.writeConfig(containerConfig), this.writeConfig(podConfig)])).trim();
+    const id = await this.create(podId, containerConfig, podConfig);
     await this.ok(['start', id]);
     return id;
   }

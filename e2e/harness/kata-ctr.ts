@@ -37,9 +37,10 @@ export function okStdout(r: CommandResult): string {
 /**
  * describe() for tests that need kata-ts installed: skipped with the reason when it is not (or when
  * `missing` names something else absent), except where host tests are required (CI), where it runs and fails.
+ * `imageDir`: the guest image directory the suite boots (KATA_TS_E2E_IMAGE_DIR), when not the installed one.
  */
-export function describeKata(name: string, fn: () => void, missing?: string): void {
-  const reason = kataSkipReason(undefined) ?? missing;
+export function describeKata(name: string, fn: () => void, missing?: string, imageDir?: string): void {
+  const reason = kataSkipReason(imageDir) ?? missing;
   if (reason && !hostTestsRequired()) describe.skip(`${name} [skipped: ${reason}]`, fn);
   else describeIfRoot(name, fn);
 }

@@ -36,8 +36,11 @@ export function excludedOn(daemon: string, list: readonly Exclusion[]): Set<stri
   return new Set(list.filter((e) => !e.daemon || e.daemon === daemon).map((e) => e.spec));
 }
 
-/** A ginkgo --skip expression matching exactly these spec names (ginkgo matches a spec's full text). */
+/**
+ * A ginkgo --skip expression matching exactly these spec names. Ginkgo matches it against the suite's
+ * description, a space, then the spec's full text, so a name is anchored at the end and after a space.
+ */
 export function skipExpression(specs: Iterable<string>): string | undefined {
   const escaped = [...specs].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return escaped.length > 0 ? `^(${escaped.join('|')})$` : undefined;
+  return escaped.length > 0 ? `(?:^|\\s)(?:${escaped.join('|')})$` : undefined;
 }
