@@ -21,6 +21,8 @@ export const OciTypeUrl = {
   Process: `${OCI_TYPE_URL_PREFIX}Process`,
   LinuxResources: `${OCI_TYPE_URL_PREFIX}LinuxResources`,
   WindowsResources: `${OCI_TYPE_URL_PREFIX}WindowsResources`,
+  /** The runtime features document (RuntimeInfo.features of a shim's `-info`). */
+  Features: `${OCI_TYPE_URL_PREFIX}features/Features`,
 } as const;
 
 /** Thrown when an Any is not of the type the caller needs or cannot be decoded. */

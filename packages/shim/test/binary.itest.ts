@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Server, createServiceClient } from 'ttrpc-ts';
 import { EventsService, TaskService, codecs } from '@kata-ts/protocol/containerd';
+import { OciTypeUrl, unpackJsonAny } from '@kata-ts/protocol';
 import { pidAlive as alive } from '../src/framework/pid-alive';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -71,8 +72,13 @@ describe('containerd-shim-kata-v2 binary', () => {
   it('prints its version and a RuntimeInfo', async () => {
     const v = await runShim(['-v'], { cwd: dir });
     expect(v.stdout.toString()).toMatch(/Version: \d+\.\d+\.\d+/);
-    const info = await runShim(['-info'], { cwd: dir });
-    expect(codecs.runtimeInfo.decode(info.stdout).name).toBe('io.containerd.kata.v2');
+    const info = codecs.runtimeInfo.decode((await runShim(['-info'], { cwd: dir })).stdout);
+    expect(info.name).toBe('io.containerd.kata.v2');
+    // containerd 2.x's CRI offers recursive read-only mounts for a handler whose features list `rro`.
+    const features = unpackJsonAny<{ mountOptions: string[]; ociVersionMax: string }>(info.features!, OciTypeUrl.Features);
+    expect(features.mountOptions).toEqual(expect.arrayContaining(['rro', 'ro', 'rbind']));
+    // CRI-O asks the runtime binary `features`, as it does runc.
+    expect(JSON.parse((await runShim(['features'], { cwd: dir })).stdout.toString())).toEqual(features);
   });
 
   it('start → detached daemon → Connect, pod grouping, events, Shutdown, delete', async () => {

@@ -1,9 +1,12 @@
 /**
- * The shim binary's entry: parses containerd's flags and runs `-v`, `-info`, `start`, `delete` or
- * serve mode. stdout carries only the protocol (an address, a DeleteResponse, a RuntimeInfo);
+ * The shim binary's entry: parses containerd's flags and runs `-v`, `-info`, `features`, `start`, `delete`
+ * or serve mode. stdout carries only the protocol (an address, a DeleteResponse, a RuntimeInfo, the
+ * features document);
  * errors go to stderr with a non-zero exit, as containerd expects.
  */
+import { OciTypeUrl, packJsonAny } from '@kata-ts/protocol';
 import { codecs } from '@kata-ts/protocol/containerd';
+import { runtimeFeatures } from '../oci/features';
 import { parseFlags } from './flags';
 import type { ShimManager } from './manager';
 import { parseStartInput, readStdin, startReply } from './bootstrap';
@@ -36,7 +39,11 @@ async function dispatch(manager: ShimManager, argv: readonly string[]): Promise<
   }
   if (flags.info) {
     readStdin();
-    await writeStdout(codecs.runtimeInfo.encode({ name: manager.name, version: { version: manager.version, revision: manager.revision } }));
+    await writeStdout(codecs.runtimeInfo.encode({
+      name: manager.name,
+      version: { version: manager.version, revision: manager.revision },
+      features: packJsonAny(OciTypeUrl.Features, runtimeFeatures(manager.version)),
+    }));
     return 0;
   }
   switch (flags.action) {
@@ -53,6 +60,10 @@ async function dispatch(manager: ShimManager, argv: readonly string[]): Promise<
       await flushLogger(log);
       return 0;
     }
+    case 'features':
+      // CRI-O asks the runtime binary of every handler, `runc features` style.
+      await writeStdout(`${JSON.stringify(runtimeFeatures(manager.version), null, 2)}\n`);
+      return 0;
     case '':
       if (!flags.namespace) throw new Error('shim namespace cannot be empty');
       return serveShim(manager, flags);

@@ -13,6 +13,12 @@ import type { Logger } from '../framework/logging';
 import { bindMount, mount, mountTable, remountReadonly, setPropagation, submountsOf, unmount, type MountSpec, type Submount } from './mount';
 import { removeTree } from './safe-remove';
 
+/**
+ * How a host path is shared: read-write, read-only (the top mount only: host mounts below keep their
+ * own state, as a runc `ro` bind does), or recursively read-only (`rro`: every mount below too).
+ */
+export type ShareAccess = 'rw' | 'ro' | 'rro';
+
 /** Where the agent mounts the share in the guest. */
 export const GUEST_SHARE_DIR = '/run/kata-containers/shared/containers';
 
@@ -80,14 +86,18 @@ export class SandboxShare {
    * Shares a host path (an OCI bind mount's source) as mounts/<id>-<16 hex>-<basename>; a
    * read-only volume is read-only on the host side too. Returns the path the guest sees.
    */
-  async shareHostPath(containerId: string, source: string, destination: string, readonly: boolean): Promise<string> {
+  async shareHostPath(containerId: string, source: string, destination: string, access: ShareAccess): Promise<string> {
     const name = `${containerId}-${randomBytes(8).toString('hex')}-${path.basename(destination) || 'root'}`;
     const target = path.join(this.mountsDir, name);
     const st = await fs.stat(source);
     if (st.isDirectory()) await fs.mkdir(target, { mode: 0o755 });
     else await fs.writeFile(target, '', { flag: 'wx', mode: 0o644 });
-    await bindMount(source, target, { readonly, recursive: true });
+    await bindMount(source, target, { readonly: access !== 'rw', recursive: true });
     this.track(containerId, target);
+    // A recursive bind remounted read-only covers the top mount alone: each mount below gets its own remount.
+    if (access === 'rro' && st.isDirectory()) {
+      for (const sub of submountsOf(await mountTable(), target)) if (!sub.readonly) await remountReadonly(path.join(target, sub.path));
+    }
     const guestPath = `${GUEST_SHARE_DIR}/${name}`;
     // The guest sees the whole tree as one 9p filesystem: it cannot tell where a host mount below
     // the source begins, so the spec must say (see oci/submounts.ts).

@@ -31,7 +31,7 @@ describe('guestSpec', () => {
     expect(out.spec.root).toEqual({ path: '/run/kata-containers/shared/containers/c/rootfs', readonly: true });
     expect(out.spec.hooks).toBeUndefined();
     expect(out.spec.mounts?.map((m) => `${m.destination}=${m.source}`)).toEqual(['/proc=proc', '/data=/run/kata-containers/shared/containers/c-1-data']);
-    expect(shared).toEqual(['/srv/data:true']);
+    expect(shared).toEqual(['/srv/data:ro']);
     expect(out.spec.linux?.namespaces).toEqual([{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }]);
     expect(out.spec.linux?.seccomp).toBeUndefined();
     expect(out.spec.linux?.devices).toBeUndefined();

@@ -14,6 +14,7 @@
  * Any other hostname without a UTS namespace is left for crun to refuse, as runc would.
  */
 import { InvalidArgumentError } from '../errors';
+import type { ShareAccess } from '../fs/share';
 import { isOverlayMount, overlayForGuest } from './overlay-mount';
 import type { OciMount, OciSpec } from './spec';
 
@@ -29,13 +30,19 @@ function isSystemPath(p: string): boolean {
   return ['/proc', '/sys', '/dev'].some((root) => p === root || p.startsWith(`${root}/`));
 }
 
+/** containerd and CRI-O ask for a recursively read-only bind with `rro` alone (no `ro` beside it). */
+function shareAccess(options: readonly string[]): ShareAccess {
+  if (options.includes('rro')) return 'rro';
+  return options.includes('ro') ? 'ro' : 'rw';
+}
+
 export interface GuestSpecInput {
   /** Guest path of the container's rootfs. */
   rootfs: string;
   /** The guest's hostname (the sandbox's, set at CreateSandbox). */
   guestHostname: string;
   /** Shares a host path and returns where the guest sees it. */
-  shareHostPath: (source: string, destination: string, readonly: boolean) => Promise<string>;
+  shareHostPath: (source: string, destination: string, access: ShareAccess) => Promise<string>;
   /**
    * The guest applies the container's seccomp filter (crun loads it, as runc does on a host);
    * false drops the filter ([runtime] disable_guest_seccomp = true).
@@ -63,7 +70,7 @@ export async function guestSpec(spec: OciSpec, input: GuestSpecInput): Promise<G
   const mounts: OciMount[] = [];
   for (const m of out.mounts ?? []) {
     if (isOverlayMount(m)) {
-      mounts.push(await overlayForGuest(m, (dir) => input.shareHostPath(dir, m.destination, true)));
+      mounts.push(await overlayForGuest(m, (dir) => input.shareHostPath(dir, m.destination, 'ro')));
       continue;
     }
     if (!isBindMount(m)) {
@@ -71,8 +78,7 @@ export async function guestSpec(spec: OciSpec, input: GuestSpecInput): Promise<G
       continue;
     }
     if (!m.source || isSystemPath(m.source) || isSystemPath(m.destination)) continue;
-    const readonly = (m.options ?? []).includes('ro');
-    mounts.push({ ...m, source: await input.shareHostPath(m.source, m.destination, readonly) });
+    mounts.push({ ...m, source: await input.shareHostPath(m.source, m.destination, shareAccess(m.options ?? [])) });
   }
   out.mounts = mounts;
 

@@ -5,12 +5,13 @@
 import type { AgentClient } from '../agent/agent-client';
 import type { ShimConfig } from '../config/config';
 import type { MountSpec, Submount } from '../fs/mount';
+import type { ShareAccess } from '../fs/share';
 import type { ContainerKind } from '../oci/annotations';
 import type { OciSpec } from '../oci/spec';
 
 export interface ShareLike {
   mountRootfs(containerId: string, mounts: readonly MountSpec[], hostRootfs: string | undefined): Promise<string>;
-  shareHostPath(containerId: string, source: string, destination: string, readonly: boolean): Promise<string>;
+  shareHostPath(containerId: string, source: string, destination: string, access: ShareAccess): Promise<string>;
   /** The host mounts below a path shareHostPath returned for the container (relative, parents first). */
   submountsOf(containerId: string, guestPath: string): readonly Submount[];
   releaseContainer(containerId: string): Promise<void>;

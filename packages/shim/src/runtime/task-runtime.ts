@@ -139,7 +139,7 @@ export class TaskRuntime implements PodHost {
         guestHostname: vm.hostname,
         guestSeccomp: vm.guestSeccomp,
         podContainer: placement.kind === 'pod-container',
-        shareHostPath: (source, destination, readonly) => vm.share.shareHostPath(id, source, destination, readonly),
+        shareHostPath: (source, destination, access) => vm.share.shareHostPath(id, source, destination, access),
       });
       mirrorSubmounts(guest.spec, (guestPath) => vm.share.submountsOf(id, guestPath));
       // The guest shares a pod PID namespace through the pod's pause container; a Sandbox API pod has none.

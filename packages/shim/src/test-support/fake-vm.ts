@@ -5,12 +5,13 @@
 import { KataAgentClient, type AgentClient } from '../agent/agent-client';
 import { UnavailableError } from '../errors';
 import type { MountSpec, Submount } from '../fs/mount';
+import type { ShareAccess } from '../fs/share';
 import type { BootRequest, PodVm, ShareLike } from '../runtime/pod-vm';
 import type { FakeAgent } from './fake-agent';
 
 export class RecordingShare implements ShareLike {
   readonly rootfs = new Map<string, { mounts: readonly MountSpec[]; hostRootfs?: string }>();
-  readonly shared: Array<{ containerId: string; source: string; destination: string; readonly: boolean }> = [];
+  readonly shared: Array<{ containerId: string; source: string; destination: string; access: ShareAccess }> = [];
   readonly released: string[] = [];
 
   async mountRootfs(containerId: string, mounts: readonly MountSpec[], hostRootfs: string | undefined): Promise<string> {
@@ -18,8 +19,8 @@ export class RecordingShare implements ShareLike {
     return `/run/kata-containers/shared/containers/${containerId}/rootfs`;
   }
 
-  async shareHostPath(containerId: string, source: string, destination: string, readonly: boolean): Promise<string> {
-    this.shared.push({ containerId, source, destination, readonly });
+  async shareHostPath(containerId: string, source: string, destination: string, access: ShareAccess): Promise<string> {
+    this.shared.push({ containerId, source, destination, access });
     return `/run/kata-containers/shared/containers/${containerId}-x-vol`;
   }
 
