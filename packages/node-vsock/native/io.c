@@ -1,5 +1,5 @@
 /*
- * Plain descriptor operations on non-blocking sockets: read, send, shutdown, accept, listen,
+ * Plain descriptor operations on non-blocking sockets: read, send, write, shutdown, accept, listen,
  * SO_ERROR, close, dup, and socketpair/pipe (test fixtures and fd-passing helpers).
  *
  * Every call here is non-blocking by construction (O_NONBLOCK sockets or MSG_DONTWAIT), so it is
@@ -39,6 +39,22 @@ static napi_value io_send(napi_env env, napi_callback_info info) {
     return NULL;
   ssize_t rc;
   do rc = send(fd, data, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (rc < 0 && errno == EINTR);
+  return nv_syscall_result(env, rc);
+}
+
+/* write(fd, buffer) -> bytes written (may be partial) | -errno: for descriptors that are not sockets
+ * (a character device opened O_NONBLOCK, such as a virtio-serial port). */
+static napi_value io_write(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int fd;
+  void* data;
+  size_t length;
+  if (!nv_get_args(env, info, 2, argv, NULL) || !nv_arg_fd(env, argv[0], "fd", &fd) ||
+      !nv_arg_buffer(env, argv[1], "buffer", &data, &length))
+    return NULL;
+  ssize_t rc;
+  do rc = write(fd, data, length);
   while (rc < 0 && errno == EINTR);
   return nv_syscall_result(env, rc);
 }
@@ -143,6 +159,7 @@ static napi_value io_pipe(napi_env env, napi_callback_info info) {
 
 bool nv_init_io(napi_env env, napi_value exports) {
   return nv_export_function(env, exports, "read", io_read) && nv_export_function(env, exports, "send", io_send) &&
+         nv_export_function(env, exports, "write", io_write) &&
          nv_export_function(env, exports, "shutdown", io_shutdown) &&
          nv_export_function(env, exports, "accept", io_accept) &&
          nv_export_function(env, exports, "listen", io_listen) &&

@@ -1,4 +1,5 @@
-// node-vsock: AF_VSOCK streams and server, the hybrid-vsock dialer, and SCM_RIGHTS fd passing.
+// node-vsock: AF_VSOCK streams and server, the hybrid-vsock dialer, SCM_RIGHTS fd passing, and
+// poll-driven character devices.
 
 // AF_VSOCK
 export {
@@ -19,6 +20,9 @@ export { connectHybridVsock, HybridVsockError, type HybridVsockOptions } from '.
 
 // SCM_RIGHTS descriptor passing
 export { sendFds, recvFds, type FdChannel, type ReceivedFds, type RecvFdsOptions } from './fd-passing';
+
+// Character devices (virtio-serial ports), non-blocking and poll-driven
+export { CharDevice, type CharDeviceRead } from './char-device';
 
 // SO_PEERCRED
 export { peerCredentials, isSameUser, type PeerCredentials } from './peer-credentials';

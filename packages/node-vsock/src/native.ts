@@ -49,6 +49,7 @@ export interface NativeBinding {
 
   read(fd: number, buffer: Uint8Array): number;
   send(fd: number, buffer: Uint8Array): number;
+  write(fd: number, buffer: Uint8Array): number;
   shutdown(fd: number, how: number): number;
   accept(fd: number): number;
   listen(fd: number, backlog: number): number;

@@ -12,9 +12,9 @@ import type { LimitedLogger } from '../framework/logging';
 import type { HostIo } from './host-io';
 
 /** Bytes asked for per ReadStdout/ReadStderr (Kata's bufSize = 32 KiB). */
-export const READ_CHUNK = 32 << 10;
+export const READ_CHUNK = 1 << 20;
 /** Most bytes sent per WriteStdin. */
-export const WRITE_CHUNK = 64 << 10;
+export const WRITE_CHUNK = 1 << 20;
 
 function write(dest: Writable, data: Uint8Array): Promise<void> {
   return new Promise((resolve) => {
