@@ -32,6 +32,19 @@ describe('ttrpc client and server', () => {
     expect(err.message).toBe('failed as asked: x');
   });
 
+  it('reports each settled call with its wall time and status code (onCallEnd)', async () => {
+    const ended: Array<{ method: string; ms: number; code: number }> = [];
+    const timed = await startEchoPair({ server: { onCallEnd: (ctx, ms, code) => ended.push({ method: ctx.method, ms, code }) } });
+    try {
+      await timed.echo.echo({ text: 'slow', sleepMs: 50 });
+      await timed.echo.echo({ text: 'x', failCode: Code.NOT_FOUND }).catch(() => undefined);
+      expect(ended.map((e) => [e.method, e.code])).toEqual([['Echo', Code.OK], ['Echo', Code.NOT_FOUND]]);
+      expect(ended[0]!.ms).toBeGreaterThanOrEqual(45);
+    } finally {
+      await timed.close();
+    }
+  });
+
   it('answers UNIMPLEMENTED for an unknown service and an unknown method', async () => {
     const m = { name: 'Nope', kind: 'unary' as const, requestType: { encode: () => new Uint8Array(0), decode: () => ({}) }, responseType: { encode: () => new Uint8Array(0), decode: () => ({}) } };
     await expect(pair.client.unary('no.Such', m, {})).rejects.toMatchObject({ code: Code.UNIMPLEMENTED, message: 'service no.Such' });

@@ -31,6 +31,8 @@ export interface ServerConnectionOptions {
   onError?: (err: Error, streamId: number) => void;
   /** The server's error→status mapping for what handlers throw (default: toTtrpcError). */
   toStatus?: (err: unknown, ctx: CallContext) => TtrpcError;
+  /** Called when a handler settled: its wall time and the status code it ended with (0 = OK). */
+  onCallEnd?: (ctx: CallContext, ms: number, code: Code) => void;
 }
 
 /**
@@ -179,11 +181,17 @@ export class ServerConnection {
     } catch (err) {
       result = Promise.reject(err);
     }
+    const started = performance.now();
+    const ended = (code: Code) => this.options.onCallEnd?.(call.context, performance.now() - started, code);
     result
       .then(
-        (value) => this.finishWithResult(call, value),
+        (value) => {
+          ended(Code.OK);
+          this.finishWithResult(call, value);
+        },
         (err: unknown) => {
           const e = (this.options.toStatus ?? toTtrpcError)(err, call.context);
+          ended(e.code);
           this.finishWithStatus(call, { code: e.code, message: e.message, details: e.details });
         },
       )

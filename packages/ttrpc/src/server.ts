@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { HandlerRegistry, RegisteredMethod, ServerConnection } from './server-connection';
 import { CallContext, ServiceDescriptor, ServiceImplementation } from './service';
 import type { TtrpcError } from './errors';
+import type { Code } from './codes';
 
 export interface ServerOptions {
   /** Concurrent streams per connection (default 4096; Wait calls park here for a container's lifetime). */
@@ -19,6 +20,8 @@ export interface ServerOptions {
    * Default: toTtrpcError — statuses pass through, errno errors are translated, the rest is UNKNOWN.
    */
   toStatus?: (err: unknown, ctx: CallContext) => TtrpcError;
+  /** Called when a handler settled, with its wall time in ms and the status code (0 = OK): timing logs, metrics. */
+  onCallEnd?: (ctx: CallContext, ms: number, code: Code) => void;
 }
 
 /**
@@ -30,7 +33,7 @@ export class Server implements HandlerRegistry {
   private readonly services = new Map<string, Map<string, RegisteredMethod | null>>();
   private readonly connections = new Set<ServerConnection>();
   private readonly listeners = new Set<net.Server>();
-  private readonly options: Required<Omit<ServerOptions, 'accept' | 'onError' | 'toStatus'>> & ServerOptions;
+  private readonly options: Required<Omit<ServerOptions, 'accept' | 'onError' | 'toStatus' | 'onCallEnd'>> & ServerOptions;
 
   constructor(options: ServerOptions = {}) {
     this.options = { maxConcurrentStreams: 4096, maxPendingWriteBytes: 16 << 20, ...options };

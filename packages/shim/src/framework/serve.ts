@@ -59,6 +59,7 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
       onError: (err) => log.warn({ err: err.message }, 'ttrpc server error'),
       toStatus: service.toStatus,
       accept: sameUserOnly(log.child({ subsystem: 'server' })),
+      onCallEnd: (ctx, ms, code) => logCall(log, ctx.service, ctx.method, ms, code),
     });
     // containerd 2.x speaks v3 to shims that said so at start (bootstrap protocol), v2 to the rest.
     server.register(TaskService, service.task);
@@ -74,6 +75,15 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
   } finally {
     await shutdown(log, service, server, () => publisher.close());
   }
+}
+
+/** Lifecycle calls, logged with their duration at info: where a pod's start and stop spend their time. */
+const LIFECYCLE_RPCS = new Set(['Create', 'Start', 'Delete', 'Shutdown', 'CreateSandbox', 'StartSandbox', 'StopSandbox', 'ShutdownSandbox']);
+
+function logCall(log: Logger, service: string, method: string, ms: number, code: number): void {
+  const fields = { rpc: `${service}/${method}`, ms: Math.round(ms), code };
+  if (LIFECYCLE_RPCS.has(method)) log.info(fields, 'rpc done');
+  else log.debug(fields, 'rpc done');
 }
 
 async function shutdown(log: Logger, service: ShimService | undefined, server: Server | undefined, closePublisher: () => Promise<void>): Promise<void> {

@@ -27,6 +27,7 @@ import { readSpec, type OciLinuxResources, type OciProcess, type OciSpec } from 
 import { Container } from './container';
 import { TaskEventSink } from './events';
 import { Mutex } from './mutex';
+import { PhaseClock } from './phase-clock';
 import type { PodBootInput, PodHost } from './pod-sandbox';
 import type { BootRequest, BootSandbox, PodVm } from './pod-vm';
 import { UNKNOWN_EXIT_STATUS, type ExitInfo, type Process } from './process';
@@ -114,6 +115,7 @@ export class TaskRuntime implements PodHost {
     const spec = await readSpec(bundle);
     const placement = podPlacement(spec, id);
     const log = this.deps.log.child({ sandbox: placement.sandboxId, container: id });
+    const phases = new PhaseClock();
     let bootedHere = false;
     let vm: PodVm;
     if (placement.kind === 'pod-container') {
@@ -127,6 +129,7 @@ export class TaskRuntime implements PodHost {
         : undefined;
       vm = await this.bootVm({ sandboxId: id, kind: placement.kind, spec, options: input.options, createHooks }, log);
       bootedHere = true;
+      phases.mark('bootMs');
     }
     vm.ensureAlive();
     try {
@@ -134,6 +137,7 @@ export class TaskRuntime implements PodHost {
       await writeBundleRecord(bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: bootedHere });
       if (placement.kind === 'pod-container') await this.growForMemoryLimit(vm, id, requestedSizing(spec, 'pod-container').memoryMiB);
       const rootfsGuest = await vm.share.mountRootfs(id, input.rootfs, input.rootfs.length ? undefined : hostRootPath(bundle, spec.root?.path));
+      phases.mark('rootfsMs');
       const guest = await guestSpec(spec, {
         rootfs: rootfsGuest,
         guestHostname: vm.hostname,
@@ -146,7 +150,9 @@ export class TaskRuntime implements PodHost {
       if (guest.sandboxPidns && this.podHeld) {
         throw new FailedPreconditionError(`container ${id} asks to share the pod's PID namespace, which kata-ts does not provide to a pod created through the Sandbox API (no pause container holds one)`);
       }
+      phases.mark('specMs');
       await vm.agent.createContainer({ containerId: id, execId: id, storages: [], spec: guest.spec, sandboxPidns: guest.sandboxPidns });
+      phases.mark('agentCreateMs');
     } catch (err) {
       log.error({ err: messageOf(err) }, 'create failed');
       this.memoryHotplug?.limitsMiB.delete(id);
@@ -161,7 +167,7 @@ export class TaskRuntime implements PodHost {
     });
     this.containers.set(id, container);
     this.events.create(id, bundle, input.rootfs, input.stdio, vm.pid);
-    log.info({ kind: placement.kind }, 'container created');
+    log.info({ kind: placement.kind, ...phases.done() }, 'container created');
     return vm.pid;
   }
 
