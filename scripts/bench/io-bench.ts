@@ -13,17 +13,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PrivateContainerd, ensureTestImage, run, waitUntil, which } from '../../e2e/harness';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
+import { median, numberArg } from './stats';
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const READY = 'ready\n';
@@ -110,8 +100,8 @@ async function execLatency(ctd: PrivateContainerd, rt: Runtime, image: string, i
 }
 
 async function main(): Promise<void> {
-  const bytes = arg('mib', 32) * (1 << 20);
-  const runs = arg('runs', 3);
+  const bytes = numberArg('mib', 32) * (1 << 20);
+  const runs = numberArg('runs', 3);
   if (process.getuid?.() !== 0) throw new Error('run as root');
   if (!which('containerd-shim-kata-v2')) throw new Error('containerd-shim-kata-v2 is not on PATH: run scripts/install.sh');
   const runtimes: Runtime[] = [{ name: 'runc', flags: [] }, { name: 'kata-ts', flags: ['--runtime', 'io.containerd.kata.v2'] }];

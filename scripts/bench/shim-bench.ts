@@ -20,22 +20,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { PrivateContainerd, ensureTestImage, run, waitUntil, which } from '../../e2e/harness';
+import { median, numberArg } from './stats';
 import { listProcesses } from '../../e2e/harness/procfs';
 import { chooseAccel, loadConfig, runtimeOptionsFrom, type ShimConfig } from '@kata-ts/shim';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const IMAGE_DIR = process.env.KATA_TS_E2E_IMAGE_DIR;
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function timed(fn: () => Promise<void>): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -75,8 +65,8 @@ function floorRun(config: ShimConfig, accel: 'kvm' | 'tcg', floorInitrd: string)
 }
 
 async function main(): Promise<void> {
-  const runs = arg('runs', 5);
-  const pods = arg('pods', 2);
+  const runs = numberArg('runs', 5);
+  const pods = numberArg('pods', 2);
   if (process.getuid?.() !== 0) throw new Error('run as root');
   if (!which('containerd-shim-kata-v2')) throw new Error('containerd-shim-kata-v2 is not on PATH: run scripts/install.sh');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'kata-ts-bench-'));

@@ -12,8 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* read(fd, buffer) -> bytes read (0 at EOF) | -errno */
-static napi_value io_read(napi_env env, napi_callback_info info) {
+/* The three byte-moving calls differ only in the syscall. */
+enum byte_op { OP_READ, OP_SEND, OP_WRITE };
+
+static napi_value byte_io(napi_env env, napi_callback_info info, enum byte_op op) {
   napi_value argv[2];
   int fd;
   void* data;
@@ -22,42 +24,26 @@ static napi_value io_read(napi_env env, napi_callback_info info) {
       !nv_arg_buffer(env, argv[1], "buffer", &data, &length))
     return NULL;
   ssize_t rc;
-  do rc = read(fd, data, length);
-  while (rc < 0 && errno == EINTR);
+  do {
+    switch (op) {
+      case OP_READ: rc = read(fd, data, length); break;
+      case OP_SEND: rc = send(fd, data, length, MSG_NOSIGNAL | MSG_DONTWAIT); break;
+      default: rc = write(fd, data, length); break;
+    }
+  } while (rc < 0 && errno == EINTR);
   return nv_syscall_result(env, rc);
 }
+
+/* read(fd, buffer) -> bytes read (0 at EOF) | -errno */
+static napi_value io_read(napi_env env, napi_callback_info info) { return byte_io(env, info, OP_READ); }
 
 /* send(fd, buffer) -> bytes written (may be partial) | -errno. MSG_NOSIGNAL: a peer that went away
  * must show up as EPIPE on this socket, not as a process-wide SIGPIPE. */
-static napi_value io_send(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  int fd;
-  void* data;
-  size_t length;
-  if (!nv_get_args(env, info, 2, argv, NULL) || !nv_arg_fd(env, argv[0], "fd", &fd) ||
-      !nv_arg_buffer(env, argv[1], "buffer", &data, &length))
-    return NULL;
-  ssize_t rc;
-  do rc = send(fd, data, length, MSG_NOSIGNAL | MSG_DONTWAIT);
-  while (rc < 0 && errno == EINTR);
-  return nv_syscall_result(env, rc);
-}
+static napi_value io_send(napi_env env, napi_callback_info info) { return byte_io(env, info, OP_SEND); }
 
 /* write(fd, buffer) -> bytes written (may be partial) | -errno: for descriptors that are not sockets
  * (a character device opened O_NONBLOCK, such as a virtio-serial port). */
-static napi_value io_write(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  int fd;
-  void* data;
-  size_t length;
-  if (!nv_get_args(env, info, 2, argv, NULL) || !nv_arg_fd(env, argv[0], "fd", &fd) ||
-      !nv_arg_buffer(env, argv[1], "buffer", &data, &length))
-    return NULL;
-  ssize_t rc;
-  do rc = write(fd, data, length);
-  while (rc < 0 && errno == EINTR);
-  return nv_syscall_result(env, rc);
-}
+static napi_value io_write(napi_env env, napi_callback_info info) { return byte_io(env, info, OP_WRITE); }
 
 /* shutdown(fd, how) -> 0 | -errno; how is SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2). */
 static napi_value io_shutdown(napi_env env, napi_callback_info info) {
