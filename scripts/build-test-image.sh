@@ -64,8 +64,9 @@ esac
 
 ensure_busybox
 
-# The cache key covers everything that shapes the output: this script, the busybox binary, the arch, the variant.
-KEY="$(cat "${BASH_SOURCE[0]}" "$BUSYBOX" | sha256sum | cut -d' ' -f1)-${ARCH}-${VARIANT}"
+# The cache key covers everything that shapes the output: this script and its blob helpers, the busybox
+# binary, the arch, the variant.
+KEY="$(cat "${BASH_SOURCE[0]}" "$REPO_ROOT/scripts/lib/oci-blobs.sh" "$BUSYBOX" | sha256sum | cut -d' ' -f1)-${ARCH}-${VARIANT}"
 STAMP="${OUT}.key"
 if [[ -f "$OUT" && -f "$STAMP" && "$(cat "$STAMP")" == "$KEY" ]]; then
   echo "$OUT"
@@ -94,21 +95,12 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$ROOTFS/etc/group"
 chmod 0644 "$ROOTFS/etc/passwd" "$ROOTFS/etc/group"
 
-TAR_FLAGS=(--sort=name --mtime="@${EPOCH}" --owner=0 --group=0 --numeric-owner --format=gnu)
-
 # --- blobs ---
 LAYOUT="$WORK/layout"
 BLOBS="$LAYOUT/blobs/sha256"
 mkdir -p "$BLOBS"
-
-# put_blob FILE → moves FILE into blobs/sha256/<digest> and prints "<digest> <size>"
-put_blob() {
-  local digest size
-  digest="$(sha256sum "$1" | cut -d' ' -f1)"
-  size="$(stat -c %s "$1")"
-  mv "$1" "$BLOBS/$digest"
-  echo "$digest $size"
-}
+# TAR_FLAGS and put_blob
+. "$REPO_ROOT/scripts/lib/oci-blobs.sh"
 
 tar "${TAR_FLAGS[@]}" -C "$ROOTFS" -cf "$WORK/layer.tar" bin etc root tmp proc sys dev
 DIFF_ID="$(sha256sum "$WORK/layer.tar" | cut -d' ' -f1)"

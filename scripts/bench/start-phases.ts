@@ -70,7 +70,8 @@ function phasesOf(lines: ShimLine[], totalMs: number): Phases {
 async function main(): Promise<void> {
   const runs = numberArg('runs', 5);
   const ctd = await PrivateContainerd.start();
-  const samples: Phases[] = [];
+  const timed: Array<{ id: string; totalMs: number }> = [];
+  let logText = '';
   try {
     const image = await ensureTestImage();
     await ctd.importImage(image.tarPath);
@@ -80,12 +81,13 @@ async function main(): Promise<void> {
       const r = await run('ctr', ['--address', ctd.layout.address, '--namespace', ctd.namespace, 'run', '--rm', '--runtime', 'io.containerd.kata.v2', image.ref, id, 'echo', 'hi'], { timeoutMs: 180_000 });
       const totalMs = performance.now() - t0;
       if (r.code !== 0 || r.stdout !== 'hi\n') throw new Error(`run ${id}: exit ${r.code}: ${r.stderr}`);
-      if (i === 0) continue; // warms the image, the accelerator probe and the template
-      samples.push(phasesOf(shimLines(readFileSync(ctd.layout.logFile, 'utf8'), id), totalMs));
+      if (i > 0) timed.push({ id, totalMs }); // run 0 warms the image, the accelerator probe and the template
     }
+    logText = readFileSync(ctd.layout.logFile, 'utf8');
   } finally {
     await ctd.stop();
   }
+  const samples = timed.map(({ id, totalMs }) => phasesOf(shimLines(logText, id), totalMs));
   const med = (k: keyof Phases) => {
     const xs = samples.map((s) => s[k]).filter((x): x is number => typeof x === 'number');
     return xs.length ? median(xs) : undefined;

@@ -86,13 +86,13 @@ BUSYBOX_DEB="$(deb_of busybox)"
 HOST_PROGRAMS=(/usr/bin/pgrep /usr/bin/ipcs)
 libs_of() { ldd "$1" | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | sort -u; }
 
-# The cache key: this script, the C sources, the packages, the host programs and every library they load.
+# The cache key: this script and its blob helpers, the C sources, the packages, the host programs and every library they load.
 DEB_PROBE="$(mktemp -d)"
 dpkg-deb -x "$NGINX_DEB" "$DEB_PROBE"
 dpkg-deb -x "$BUSYBOX_DEB" "$DEB_PROBE"
 ALL_LIBS="$( { for p in "${HOST_PROGRAMS[@]}" "$DEB_PROBE/usr/sbin/nginx" "$DEB_PROBE/bin/busybox"; do libs_of "$p"; done; } | sort -u)"
 rm -rf "$DEB_PROBE"
-KEY="$(cat "${BASH_SOURCE[0]}" "$HERE/nnp.c" "$HERE/pause.c" "$NGINX_DEB" "$BUSYBOX_DEB" "${HOST_PROGRAMS[@]}" $ALL_LIBS | sha256sum | cut -d' ' -f1)"
+KEY="$(cat "${BASH_SOURCE[0]}" "$REPO_ROOT/scripts/lib/oci-blobs.sh" "$HERE/nnp.c" "$HERE/pause.c" "$NGINX_DEB" "$BUSYBOX_DEB" "${HOST_PROGRAMS[@]}" $ALL_LIBS | sha256sum | cut -d' ' -f1)"
 if [[ -f "$OUT/tags" && -f "$OUT/key" && "$(cat "$OUT/key")" == "$KEY" ]]; then
   echo "$OUT"
   exit 0
@@ -106,16 +106,8 @@ BLOBS="$STORE/blobs/sha256"
 mkdir -p "$BLOBS"
 : >"$STORE/tags"
 
-TAR_FLAGS=(--sort=name --mtime="@${EPOCH}" --owner=0 --group=0 --numeric-owner --format=gnu)
-
-# put_blob FILE → moves FILE into the store and prints "<hex digest> <size>"
-put_blob() {
-  local digest size
-  digest="$(sha256sum "$1" | cut -d' ' -f1)"
-  size="$(stat -c %s "$1")"
-  mv "$1" "$BLOBS/$digest"
-  echo "$digest $size"
-}
+# TAR_FLAGS and put_blob
+. "$REPO_ROOT/scripts/lib/oci-blobs.sh"
 
 declare -A LAYER_DIGEST LAYER_SIZE LAYER_DIFF
 # make_layer NAME DIR: one gzip layer of DIR's contents

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Duplex } from 'node:stream';
+import type { CharDevice, CharDeviceRead } from 'node-vsock';
 import type { Server } from 'ttrpc-ts';
 import type { Logger } from '../logging';
 import { FrameSplitter } from './frame-splitter';
@@ -32,19 +33,11 @@ class Session extends Duplex {
   }
 }
 
-/** The part of node-vsock's CharDevice the channel uses (the addon is loaded at run time). */
-interface Port {
-  onReady(handler: (readable: boolean, writable: boolean) => void): void;
-  watch(readable: boolean, writable: boolean): void;
-  read(buffer: Uint8Array): number | 'again' | 'hangup';
-  write(data: Uint8Array): number;
-  close(): void;
-}
-
-function openPort(device: string): Port {
+/** node-vsock is required at run time, where its addon is loaded (the type import above loads nothing). */
+function openPort(device: string): CharDevice {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { CharDevice } = require('node-vsock') as { CharDevice: { open(path: string): Port } };
-  return CharDevice.open(device);
+  const vsock = require('node-vsock') as typeof import('node-vsock');
+  return vsock.CharDevice.open(device);
 }
 
 /** Reads per readiness event (a port hands out one 4 KiB buffer per read), so output can interleave. */
@@ -68,7 +61,7 @@ interface QueuedWrite {
  * about 3 MB/s and its stdout at about 7.
  */
 export class VirtioSerialChannel {
-  private port: Port | null = null;
+  private port: CharDevice | null = null;
   private session: Session | null = null;
   private closed = false;
   private hungUp = false;
@@ -184,7 +177,7 @@ export class VirtioSerialChannel {
 
   private readAvailable(): void {
     for (let i = 0; i < READS_PER_EVENT && this.port; i++) {
-      let r: number | 'again' | 'hangup';
+      let r: CharDeviceRead;
       try {
         r = this.port.read(this.readBuffer);
       } catch (err) {

@@ -181,13 +181,17 @@ export class Process {
   /** Output first, then the exit: the agent forgets the process in WaitProcess. */
   private async watch(io: ProcessIo): Promise<void> {
     await io.drained;
-    let status = UNKNOWN_EXIT_STATUS;
+    this.markExited(await this.waitStatus());
+  }
+
+  /** WaitProcess's status, or UNKNOWN_EXIT_STATUS when it cannot be had. */
+  private async waitStatus(): Promise<number> {
     try {
-      status = await this.init.agent.waitProcess(this.init.containerId, this.init.agentExecId);
+      return await this.init.agent.waitProcess(this.init.containerId, this.init.agentExecId);
     } catch (err) {
       this.init.log.warn({ process: this.id, err: (err as Error).message }, 'WaitProcess failed; exit status unknown');
+      return UNKNOWN_EXIT_STATUS;
     }
-    this.markExited(status);
   }
 
   /** Only an init exists in the guest before its start (an exec is launched by its start). */
@@ -198,12 +202,7 @@ export class Process {
   }
 
   private async waitUnstarted(): Promise<void> {
-    let status = UNKNOWN_EXIT_STATUS;
-    try {
-      status = await this.init.agent.waitProcess(this.init.containerId, this.init.agentExecId);
-    } catch (err) {
-      this.init.log.warn({ process: this.id, err: (err as Error).message }, 'WaitProcess failed; exit status unknown');
-    }
+    const status = await this.waitStatus();
     // It survived the signal and was started meanwhile: its output still goes out before its exit.
     if (this.io) await this.io.drained;
     this.markExited(status);
