@@ -26,8 +26,8 @@ export async function run(argv: string[], out: Output = stdio): Promise<number> 
     .command('env', 'print the effective configuration (TOML, or --json) and the configuration lookup order', (y) => y.options(json), async (args) => {
       code = await envCommand(args, out);
     })
-    .command('factory <action>', 'VM templates the shim clones sandboxes from: init (make the default one now), status, destroy', (y) =>
-      y.options(json).positional('action', { type: 'string', choices: ['init', 'status', 'destroy'], demandOption: true }),
+    .command('factory <action>', 'VM templates and the warm VM pool: init (make the default template now), status, destroy (templates), serve (run the pool), stop (end it)', (y) =>
+      y.options(json).positional('action', { type: 'string', choices: ['init', 'status', 'destroy', 'serve', 'stop'], demandOption: true }),
     async (args) => {
       code = await factoryCommand({ config: args.config, json: args.json, action: args.action }, out);
     })

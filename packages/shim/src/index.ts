@@ -31,6 +31,12 @@ export { saveVmState, restoreVmState } from './hypervisor/migration';
 export { TemplateStore, templateKey } from './hypervisor/template-store';
 export type { TemplateFiles } from './hypervisor/template-store';
 export { prepareDefaultTemplate, templateIneligibility } from './runtime/vm-template';
+
+/**** Warm VM pool ([factory] vm_cache_number) ****/
+export { VmPool } from './pool/vm-pool';
+export { servePool } from './pool/pool-server';
+export { poolStatus, claimPoolVm } from './pool/pool-client';
+export type { PoolStatus, PooledVm } from './pool/pool-protocol';
 export { createLogger, silentLogger } from './framework/logging';
 
 /**** Agent client ****/

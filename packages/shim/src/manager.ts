@@ -2,7 +2,8 @@
  * io.containerd.kata.v2 for the shim framework: which shim a container belongs to (one per pod),
  * the `delete` action's cleanup, and the task and sandbox services of serve mode.
  */
-import type { CleanupResult, ServeContext, ShimGroup, ShimManager, ShimService } from './framework/manager';
+import type { ClaimedVm, CleanupResult, ServeContext, ShimGroup, ShimManager, ShimService } from './framework/manager';
+import type { AnyMessage } from '@kata-ts/protocol';
 import type { ShimFlags } from './framework/flags';
 import type { Logger } from './framework/logging';
 import { LogOnlyPublisher } from './framework/publisher';
@@ -32,6 +33,25 @@ export class KataManager implements ShimManager {
     return placement.kind === 'pod-container'
       ? { groupId: placement.sandboxId, ownsShim: false, privateMountNamespace }
       : { groupId: id, ownsShim: true, privateMountNamespace };
+  }
+
+  async claimVm(bundle: string, id: string, options: AnyMessage | undefined): Promise<ClaimedVm | undefined> {
+    const spec = await readSpecIfPresent(bundle);
+    if (!spec) return undefined;
+    // Loaded here: only a new pod's `start` gets this far.
+    const [{ loadConfig, runtimeOptionsFrom }, { poolIneligibility }, { claimPoolVm, POOL_VM_ENV, POOL_MISS_ENV }] = await Promise.all([
+      import('./config/load'),
+      import('./pool/pool-eligibility'),
+      import('./pool/pool-client'),
+    ]);
+    // A configuration that does not load is the daemon's to report.
+    const config = await loadConfig(runtimeOptionsFrom(options)).catch(() => undefined);
+    if (!config || config.factory.vmCacheNumber <= 0) return undefined;
+    const why = poolIneligibility(config, spec, id);
+    if (why) return { env: { [POOL_MISS_ENV]: why } };
+    const claim = await claimPoolVm(config.factory.vmCacheEndpoint, id);
+    if ('reason' in claim) return { env: { [POOL_MISS_ENV]: claim.reason } };
+    return { env: { [POOL_VM_ENV]: JSON.stringify({ sandboxId: id, vm: claim.vm }) }, mountNamespacePid: claim.vm.qemuPid };
   }
 
   async cleanup(flags: ShimFlags, bundle: string, log: Logger): Promise<CleanupResult> {

@@ -1,7 +1,8 @@
 /**
- * `kata-ts factory init|status|destroy`: the VM templates the shim clones sandboxes from (Kata's
- * `kata-runtime factory`). init makes the default sandbox's template now, so the first pod does not
- * pay for it; destroy removes every template (running clones keep their memory mapping).
+ * `kata-ts factory init|status|destroy|serve|stop`: the VM templates the shim clones sandboxes from
+ * and the warm VM pool (Kata's `kata-runtime factory`). init makes the default sandbox's template
+ * now, so the first pod does not pay for it; destroy removes every template (running clones keep
+ * their memory mapping); serve runs the warm pool (factory-pool.ts), stop ends it.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { createLogger, prepareDefaultTemplate } from '@kata-ts/shim';
 import { templateFacts } from '../check/gather';
 import { loadEffectiveConfig } from '../config-lookup';
 import type { Output } from '../output';
+import { poolFacts, serveFactory, stopFactory } from './factory-pool';
 
 export interface FactoryArgs {
   config?: string;
@@ -40,10 +42,18 @@ export async function factoryCommand(args: FactoryArgs, out: Output): Promise<nu
     }
     case 'status': {
       const facts = await templateFacts(config, existsSync('/dev/vhost-vsock'));
+      const pool = await poolFacts(config);
       const lines = [`templates ${facts.enabled ? 'on' : 'off'}, in ${facts.path}${facts.unusable ? `; unused with this configuration: ${facts.unusable}` : ''}`,
-        ...facts.ready.map((t) => `  ${t.key}  made ${t.madeAt}  RAM ${(t.ramBytes / 1048576).toFixed(0)} MiB`)];
-      print(lines.join('\n'), facts);
+        ...facts.ready.map((t) => `  ${t.key}  made ${t.madeAt}  RAM ${(t.ramBytes / 1048576).toFixed(0)} MiB`), pool.text];
+      print(lines.join('\n'), { ...facts, ...pool.data });
       return 0;
+    }
+    case 'serve':
+      return serveFactory(config, out);
+    case 'stop': {
+      const r = await stopFactory(config);
+      print(r.pid ? `factory (pid ${r.pid}) ${r.stopped ? 'stopped' : 'did not stop within 30 s'}` : 'no factory running', r);
+      return r.pid && !r.stopped ? 1 : 0;
     }
     case 'destroy': {
       const root = config.factory.templatePath;
@@ -57,7 +67,7 @@ export async function factoryCommand(args: FactoryArgs, out: Output): Promise<nu
       return 0;
     }
     default:
-      out.error(`kata-ts factory: unknown action ${JSON.stringify(args.action)} (init, status or destroy)\n`);
+      out.error(`kata-ts factory: unknown action ${JSON.stringify(args.action)} (init, status, destroy, serve or stop)\n`);
       return 2;
   }
 }

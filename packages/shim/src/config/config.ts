@@ -81,6 +81,13 @@ export interface FactoryConfig {
   enableTemplate: boolean;
   /** Where templates live (RAM file + device state); a tmpfs keeps them off the disk. */
   templatePath: string;
+  /**
+   * Warm VMs `kata-ts factory serve` keeps ready (Kata's vm_cache_number): template clones already
+   * resumed and warmed up, each handed to one new sandbox. 0: no pool.
+   */
+  vmCacheNumber: number;
+  /** The pool's unix socket (Kata's vm_cache_endpoint); its directory holds the pool VMs. */
+  vmCacheEndpoint: string;
 }
 
 export interface ShimConfig {
@@ -124,7 +131,7 @@ export function defaultConfig(): ShimConfig {
     },
     agent: { enableDebug: false, dialTimeout: 45, kernelModules: [], healthCheckInterval: 5 },
     runtime: { enableDebug: false, createContainerTimeout: 60, stateDir: '/run/kata-ts', disableGuestSeccomp: false },
-    factory: { enableTemplate: true, templatePath: '/run/kata-ts/template' },
+    factory: { enableTemplate: true, templatePath: '/run/kata-ts/template', vmCacheNumber: 0, vmCacheEndpoint: '/run/kata-ts/vm-cache/cache.sock' },
     source: 'built-in defaults',
   };
 }
@@ -229,6 +236,8 @@ export function parseConfig(text: string, source: string): ShimConfig {
     factory: {
       enableTemplate: f.bool('enable_template', d.factory.enableTemplate),
       templatePath: f.string('template_path', d.factory.templatePath),
+      vmCacheNumber: Math.floor(f.number('vm_cache_number', d.factory.vmCacheNumber)),
+      vmCacheEndpoint: f.string('vm_cache_endpoint', d.factory.vmCacheEndpoint),
     },
     source,
   };

@@ -64,4 +64,17 @@ export interface ShimManager {
   cleanup(flags: ShimFlags, bundle: string, log: Logger): Promise<CleanupResult>;
   /** Builds the task service in serve mode. */
   createService(ctx: ServeContext): Promise<ShimService>;
+  /**
+   * A VM for a new daemon to adopt (a warm pool VM), claimed in `start` because the daemon must be
+   * started inside that VM's mount namespace; undefined: none (the daemon boots or clones its own).
+   */
+  claimVm?(bundle: string, id: string, options: AnyMessage | undefined): Promise<ClaimedVm | undefined>;
+}
+
+/** What claimVm hands the daemon. */
+export interface ClaimedVm {
+  /** Environment for the daemon (how it finds the VM, or why it got none). */
+  env: Record<string, string>;
+  /** A process in the mount namespace the daemon must run in (the VM's QEMU); none: no VM was claimed. */
+  mountNamespacePid?: number;
 }

@@ -40,6 +40,7 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Any
   }
 }
 const UNSHARE = '/usr/bin/unshare';
+const NSENTER = '/usr/bin/nsenter';
 
 /** Writes `<bundle>/address` atomically (containerd 1.x and CRI-O reconnect with it). */
 export async function writeAddressFile(bundle: string, address: string): Promise<void> {
@@ -77,9 +78,13 @@ export async function startShim(manager: ShimManager, flags: ShimFlags, input: S
   if (flags.debug || input.debug) daemonArgs.push('-debug');
   // Only root can make a mount namespace; unprivileged runs (tests) serve without one.
   const wrap = privateMountNamespace && process.getuid?.() === 0 && existsSync(UNSHARE);
-  const file = wrap ? UNSHARE : process.execPath;
-  const args = wrap ? ['--mount', '--propagation', 'slave', '--', process.execPath, ...daemonArgs] : daemonArgs;
-  const env: NodeJS.ProcessEnv = { ...process.env, [SHIM_ADDRESS_ENV]: address };
+  // A daemon adopting a pool VM joins the mount namespace that VM's QEMU already has (a private
+  // one, as unshare would make), so that its share mounts reach the guest.
+  const claimed = wrap ? await manager.claimVm?.(bundle, flags.id, input.options) : undefined;
+  const [file, args] = claimed?.mountNamespacePid
+    ? [NSENTER, [`--mount=/proc/${claimed.mountNamespacePid}/ns/mnt`, `--wd=${bundle}`, '--', process.execPath, ...daemonArgs]]
+    : wrap ? [UNSHARE, ['--mount', '--propagation', 'slave', '--', process.execPath, ...daemonArgs]] : [process.execPath, daemonArgs];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...claimed?.env, [SHIM_ADDRESS_ENV]: address };
   if (input.ttrpcAddress !== undefined) env.TTRPC_ADDRESS = input.ttrpcAddress;
   if (input.options) env[RUNTIME_OPTIONS_ENV] = runtimeOptionsEnvValue(input.options);
   else delete env[RUNTIME_OPTIONS_ENV];

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../framework/logging';
-import { bindMount, mount, mountTable, remountReadonly, setPropagation, submountsOf, unmount, type MountSpec, type Submount } from './mount';
+import { bindMount, mount, mountPoints, mountTable, remountReadonly, setPropagation, submountsOf, unmount, type MountSpec, type Submount } from './mount';
 import { removeTree } from './safe-remove';
 
 /**
@@ -37,13 +37,20 @@ export class SandboxShare {
   private readonly submounts = new Map<string, Map<string, Submount[]>>();
   private ready = false;
 
-  constructor(readonly root: string, private readonly log: Logger) {
+  /** premade: the directories and their binds exist already (a warm pool VM's, see pool/pool-launch.ts). */
+  constructor(readonly root: string, private readonly log: Logger, private readonly options: { premade?: boolean } = {}) {
     this.mountsDir = path.join(root, 'mounts');
     this.sharedDir = path.join(root, 'shared');
   }
 
   /** Creates the two directories and the read-only propagation bind between them. */
   async setup(): Promise<void> {
+    if (this.options.premade) {
+      const mounts = new Set(await mountPoints());
+      if (!mounts.has(this.mountsDir) || !mounts.has(this.sharedDir)) throw new Error(`the share in ${this.root} is not set up in this mount namespace`);
+      this.ready = true;
+      return;
+    }
     await fs.mkdir(this.mountsDir, { recursive: true, mode: 0o700 });
     await fs.mkdir(this.sharedDir, { recursive: true, mode: 0o700 });
     await bindMount(this.mountsDir, this.mountsDir);

@@ -6,7 +6,11 @@ import type { Duplex } from 'node:stream';
 
 /** How the shim reaches the agent. */
 export type AgentChannel =
-  | { kind: 'virtio-serial'; socketPath: string }
+  /**
+   * qemuListens: QEMU serves the socket (a warm pool VM, whose agent changes hands), else the
+   * shim listens and QEMU connects.
+   */
+  | { kind: 'virtio-serial'; socketPath: string; qemuListens?: boolean }
   | { kind: 'vsock'; cid: number; port: number };
 
 /** How the sandbox's shared directory reaches the guest (mount tag kataShared). */
@@ -78,6 +82,8 @@ export interface Hypervisor {
   connectAgent(timeoutMs: number): Promise<Duplex>;
   /** The hypervisor's host pid (reported as every task's pid, as Kata does). */
   readonly pid: number;
+  /** QEMU's -name when it is not sandbox-<sandbox id> (an adopted pool VM): how cleanup recognises it. */
+  readonly name?: string;
   /** Settles when the hypervisor process has ended, however it ended. */
   readonly exited: Promise<VmExit>;
   /** Host pids of helper processes (virtiofsd) that must die with the VM. */

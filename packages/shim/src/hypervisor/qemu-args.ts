@@ -68,7 +68,7 @@ export function qemuArgs(spec: VmSpec): string[] {
   if (channel.kind === 'virtio-serial') {
     args.push(
       '-device', 'virtio-serial-pci,id=serial0',
-      '-chardev', `socket,id=agent0,path=${optValue(channel.socketPath)}`,
+      '-chardev', `socket,id=agent0,path=${optValue(channel.socketPath)}${channel.qemuListens ? ',server=on,wait=off' : ''}`,
       '-device', `virtserialport,bus=serial0.0,chardev=agent0,name=${AGENT_PORT_NAME}`,
     );
   } else {

@@ -12,8 +12,10 @@ import type { Hypervisor, VmExit, VmSpec } from './hypervisor';
 import { qemuArgs } from './qemu-args';
 import { restoreVmState, saveVmState } from './migration';
 import { hotplugNics } from './nic-hotplug';
+import { hotplugDimm } from './memory-hotplug';
 import { LineTail } from './process-output';
 import { QmpClient } from './qmp';
+import { dialUnix } from './unix-dial';
 import { Virtiofsd } from './virtiofsd';
 
 export interface QemuOptions {
@@ -28,6 +30,8 @@ export interface QemuOptions {
   dialVsock?: (cid: number, port: number, timeoutMs: number) => Promise<Duplex>;
   /** Device state of the template this VM is a clone of (spec.incoming): loaded before the guest runs. */
   restoreState?: string;
+  /** Wraps QEMU's command line (the warm pool starts it in a mount namespace of its own); must exec QEMU, same pid. */
+  launch?: (file: string, argv: string[]) => [string, string[]];
 }
 
 /** How long QEMU may take to connect its agent chardev after it starts. */
@@ -60,12 +64,13 @@ export class QemuHypervisor implements Hypervisor {
       this.virtiofsd = new Virtiofsd({ ...options.virtiofsd, socketPath: spec.share.socketPath, log: log.child({ subsystem: 'virtiofsd' }) });
       await this.virtiofsd.start();
     }
-    if (spec.agentChannel.kind === 'virtio-serial') this.agentSocket = this.listenForChardev(spec.agentChannel.socketPath);
+    if (spec.agentChannel.kind === 'virtio-serial' && !spec.agentChannel.qemuListens) this.agentSocket = this.listenForChardev(spec.agentChannel.socketPath);
 
     const args = qemuArgs(spec);
     log.info({ subsystem: 'qemu', binary: options.binary, args }, 'starting QEMU');
     // With NICs, QEMU runs in the pod netns where their taps are (see qemu-nic-args.ts); nsenter execs it, same pid.
-    const [file, argv] = spec.netnsPath && spec.nics?.length ? ['nsenter', [`--net=${spec.netnsPath}`, '--', options.binary, ...args]] : [options.binary, args];
+    const [inNetns, netnsArgv] = spec.netnsPath && spec.nics?.length ? ['nsenter', [`--net=${spec.netnsPath}`, '--', options.binary, ...args]] : [options.binary, args];
+    const [file, argv] = options.launch ? options.launch(inNetns, netnsArgv) : [inNetns, netnsArgv];
     const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const consoleLog = new LimitedLogger(log.child({ subsystem: 'console' }), { lines: 200, windowMs: 10_000 });
@@ -121,11 +126,7 @@ export class QemuHypervisor implements Hypervisor {
 
   async addMemory(mib: number): Promise<void> {
     const n = this.dimms++;
-    await this.withQmp(async (qmp) => {
-      await qmp.execute('object-add', { 'qom-type': 'memory-backend-ram', id: `hotmem${n}`, size: mib * 1048576 });
-      await qmp.execute('device_add', { driver: 'pc-dimm', id: `dimm${n}`, memdev: `hotmem${n}` });
-      await waitForGuestInsert(qmp, `dimm${n}`, QMP_TIMEOUT_MS);
-    });
+    await this.withQmp((qmp) => hotplugDimm(qmp, n, mib, QMP_TIMEOUT_MS));
     this.options.log.info({ subsystem: 'qemu', mib, dimm: n }, 'memory hot-plugged');
   }
 
@@ -163,6 +164,7 @@ export class QemuHypervisor implements Hypervisor {
   async connectAgent(timeoutMs: number): Promise<Duplex> {
     const channel = this.spec.agentChannel;
     if (channel.kind === 'virtio-serial') {
+      if (channel.qemuListens) return dialUnix(channel.socketPath, timeoutMs);
       if (!this.agentSocket) throw new Error('QEMU is not started');
       return this.agentSocket;
     }
@@ -187,23 +189,5 @@ export class QemuHypervisor implements Hypervisor {
       await this.virtiofsd?.stop();
     })();
     return this.stopping;
-  }
-}
-
-/**
- * Waits until the guest has processed a device's ACPI insert event (its _OST status, which QEMU
- * reports in query-acpi-ospm-status): only then is hot-plugged memory there (and, with
- * memhp_default_state=online, online).
- */
-async function waitForGuestInsert(qmp: QmpClient, device: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = (await qmp.execute('query-acpi-ospm-status')) as Array<{ device?: string; source: number; status: number }>;
-    const mine = status.find((s) => s.device === device);
-    // source 1: insert event; status 0: success (ACPI _OST codes).
-    if (mine && mine.source === 1 && mine.status === 0) return;
-    if (mine && mine.source === 1 && mine.status !== 0x80) throw new Error(`the guest refused ${device} (ACPI _OST status ${mine.status})`);
-    if (Date.now() >= deadline) throw new Error(`the guest did not take ${device} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -4,7 +4,8 @@
  * events are kept (bounded) for whoever asks. QEMU is trusted no more than it must be: lines are
  * capped and unparsable output ends the session with an error.
  */
-import net from 'node:net';
+import type net from 'node:net';
+import { dialUnix } from './unix-dial';
 
 const MAX_LINE = 1 << 20;
 const MAX_EVENTS = 64;
@@ -32,6 +33,9 @@ export class QmpClient {
   private readonly waiters: Waiter[] = [];
   readonly events: QmpEvent[] = [];
   private closedWith: Error | undefined;
+  private closedResolve!: (err: Error) => void;
+  /** Settles with the reason once the connection is gone (QEMU exited, or close() was called). */
+  readonly closed: Promise<Error> = new Promise((resolve) => (this.closedResolve = resolve));
 
   private constructor(private readonly socket: net.Socket) {
     socket.setEncoding('utf8');
@@ -45,14 +49,7 @@ export class QmpClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const socket = await new Promise<net.Socket>((resolve, reject) => {
-          const s = net.connect(socketPath);
-          s.once('connect', () => {
-            s.removeListener('error', reject);
-            resolve(s);
-          });
-          s.once('error', reject);
-        });
+        const socket = await dialUnix(socketPath, 0);
         const qmp = new QmpClient(socket);
         // The greeting counts as the reply to a pseudo-command queued first.
         await qmp.expect('greeting');
@@ -114,6 +111,7 @@ export class QmpClient {
   private fail(err: Error): void {
     if (this.closedWith) return;
     this.closedWith = err;
+    this.closedResolve(err);
     for (const w of this.waiters.splice(0)) w.reject(err);
     this.socket.destroy();
   }

@@ -23,6 +23,8 @@ import { TemplateStore, type TemplateFiles } from '../hypervisor/template-store'
 import type { NicSpec, VmSpec } from '../hypervisor/hypervisor';
 import { messageOf } from '../errors';
 import path from 'node:path';
+import { adoptPoolVm } from '../pool/adopt';
+import { POOL_MISS_ENV, takeClaimedVm } from '../pool/pool-client';
 
 /** Dials the agent's vsock port until it accepts or the time is up. */
 async function dialVsock(cid: number, port: number, timeoutMs: number): Promise<Duplex> {
@@ -70,6 +72,19 @@ export async function bootQemuSandbox(req: BootRequest, log: Logger): Promise<Po
       }
     : undefined;
   const dns = req.dns ?? (await dnsFromSpec(req.spec));
+
+  const pooled = takeClaimedVm(req.sandboxId);
+  const missed = process.env[POOL_MISS_ENV];
+  delete process.env[POOL_MISS_ENV];
+  if (missed) log.info({ reason: missed }, 'no warm pool VM');
+  if (pooled) {
+    const init = { id: req.sandboxId, dns, setupNetwork, dir, config, hostname: req.spec.hostname ?? '', log };
+    try {
+      return await adoptPoolVm({ pooled, specFor, init, log });
+    } catch (err) {
+      log.warn({ err: messageOf(err), vm: pooled.name }, 'adopting the warm pool VM failed: starting from the template');
+    }
+  }
 
   const template = await templateFor(req, specFor(path.join(dir, 'shared')), sizing, log);
   // Set once the pod's NICs are known: whether this sandbox really started from the template.

@@ -53,7 +53,7 @@ export async function cleanupContainer(bundle: string, containerId: string, log:
   if (sandbox) {
     // The daemon usually exits by itself right after Shutdown; give it a moment before forcing it.
     await killIfOurs(sandbox.shimPid, (argv) => argv.includes('-id') && argv.includes(containerId) && sandbox.shimPid !== process.pid, 2_000, log);
-    await killIfOurs(sandbox.hypervisorPid, (argv) => argv.includes(`sandbox-${record.sandboxId}`), 0, log);
+    await killIfOurs(sandbox.hypervisorPid, (argv) => argv.includes(sandbox.hypervisorName ?? `sandbox-${record.sandboxId}`), 0, log);
     for (const pid of sandbox.helperPids) await killIfOurs(pid, (argv) => argv.some((a) => a.includes(dir)), 0, log);
   }
   // The taps and tc filters in the pod netns (QEMU, which held the taps, is gone by now).

@@ -11,6 +11,8 @@ export interface SandboxRecord {
   sandboxId: string;
   shimPid: number;
   hypervisorPid: number;
+  /** QEMU's -name, when it is not sandbox-<sandboxId> (an adopted pool VM). */
+  hypervisorName?: string;
   /** Host pids of helpers (virtiofsd) to kill with the VM. */
   helperPids: number[];
 }

@@ -142,7 +142,7 @@ export class Sandbox {
       hypervisor = init.createHypervisor(spec);
       const started = Date.now();
       await hypervisor.start();
-      await writeSandboxRecord(init.dir, { sandboxId: init.id, shimPid: process.pid, hypervisorPid: hypervisor.pid, helperPids: hypervisor.helperPids() });
+      await writeSandboxRecord(init.dir, { sandboxId: init.id, shimPid: process.pid, hypervisorPid: hypervisor.pid, hypervisorName: hypervisor.name, helperPids: hypervisor.helperPids() });
       const deadline = started + config.agent.dialTimeout * 1000;
       const transport = await hypervisor.connectAgent(config.agent.dialTimeout * 1000);
       agent = new KataAgentClient(transport, { timeoutsMs: { createContainer: config.runtime.createContainerTimeout * 1000 } });

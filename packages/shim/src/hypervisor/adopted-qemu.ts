@@ -1,0 +1,96 @@
+/**
+ * A QEMU the shim did not start: a warm pool VM handed over by `kata-ts factory serve` (see
+ * pool/). The factory stays its parent (and reaps it); the shim drives it through its QMP socket,
+ * whose single connection it holds for the VM's life: when that connection drops, QEMU is gone.
+ * The agent channel is QEMU's own chardev server (qemuListens), dialled like any unix socket.
+ */
+import type { Duplex } from 'node:stream';
+import { pidAlive } from '../framework/pid-alive';
+import type { Logger } from '../framework/logging';
+import type { Hypervisor, VmExit } from './hypervisor';
+import { hotplugDimm } from './memory-hotplug';
+import { QmpClient } from './qmp';
+import { dialUnix } from './unix-dial';
+import { promises as fs } from 'node:fs';
+
+/** What the pool tells the shim about the VM it hands over. */
+export interface AdoptedVm {
+  qemuPid: number;
+  /** QEMU's -name: proves the pid still is that QEMU before it is signalled. */
+  name: string;
+  qmpSocket: string;
+  agentSocket: string;
+}
+
+const QMP_TIMEOUT_MS = 30_000;
+/** How long QEMU may linger after its QMP connection dropped before it counts as gone anyway. */
+const EXIT_POLL_MS = 5_000;
+
+export class AdoptedQemu implements Hypervisor {
+  private qmp: QmpClient | undefined;
+  private exitResolve!: (e: VmExit) => void;
+  readonly exited: Promise<VmExit> = new Promise((resolve) => (this.exitResolve = resolve));
+  private stopping: Promise<void> | undefined;
+  private dimms = 0;
+
+  constructor(private readonly vm: AdoptedVm, private readonly log: Logger) {}
+
+  get pid(): number {
+    return this.vm.qemuPid;
+  }
+
+  get name(): string {
+    return this.vm.name;
+  }
+
+  async start(): Promise<void> {
+    if (!(await this.isOurs())) throw new Error(`pool VM ${this.vm.name} (pid ${this.vm.qemuPid}) is not running`);
+    const qmp = await QmpClient.connect(this.vm.qmpSocket, QMP_TIMEOUT_MS);
+    this.qmp = qmp;
+    void qmp.closed.then(async () => {
+      const deadline = Date.now() + EXIT_POLL_MS;
+      while (pidAlive(this.vm.qemuPid) && (await this.isOurs()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      this.log.info({ subsystem: 'qemu', qemuPid: this.vm.qemuPid }, 'pool VM QEMU exited');
+      this.exitResolve({ code: null, signal: null });
+    });
+    this.log.info({ subsystem: 'qemu', qemuPid: this.vm.qemuPid, vm: this.vm.name }, 'adopted a warm pool VM');
+  }
+
+  connectAgent(timeoutMs: number): Promise<Duplex> {
+    return dialUnix(this.vm.agentSocket, timeoutMs);
+  }
+
+  helperPids(): number[] {
+    return [];
+  }
+
+  diagnostics(): string[] {
+    return [];
+  }
+
+  async addMemory(mib: number): Promise<void> {
+    if (!this.qmp) throw new Error('the pool VM is not adopted yet');
+    await hotplugDimm(this.qmp, this.dimms++, mib, QMP_TIMEOUT_MS);
+  }
+
+  /** Whether the pid still runs the QEMU that was handed over (pids get reused). */
+  private async isOurs(): Promise<boolean> {
+    const raw = await fs.readFile(`/proc/${this.vm.qemuPid}/cmdline`).catch(() => Buffer.alloc(0));
+    return raw.toString('utf8').split('\0').includes(this.vm.name);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (await this.isOurs()) {
+        try {
+          process.kill(this.vm.qemuPid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      if (this.qmp) await this.exited;
+      else this.exitResolve({ code: null, signal: 'SIGKILL' });
+    })();
+    return this.stopping;
+  }
+}
