@@ -18,7 +18,7 @@ export const KATA_RUNTIME = 'io.containerd.kata.v2';
 export const INSTALLED_DEFAULTS = INSTALLED_CONFIGS[INSTALLED_CONFIGS.length - 1]!;
 
 /** The installed configuration with `key = value` lines replaced (each key must be there). */
-export function installedConfigWith(values: Record<string, string | boolean>): string {
+export function installedConfigWith(values: Record<string, string | boolean | number>): string {
   let text = readFileSync(INSTALLED_DEFAULTS, 'utf8');
   for (const [key, value] of Object.entries(values)) {
     const re = new RegExp(`^${key} = .*$`, 'm');

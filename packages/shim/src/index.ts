@@ -37,7 +37,7 @@ export { VmPool } from './pool/vm-pool';
 export { servePool } from './pool/pool-server';
 export { poolStatus, claimPoolVm } from './pool/pool-client';
 export type { PoolStatus, PooledVm } from './pool/pool-protocol';
-export { createLogger, silentLogger } from './framework/logging';
+export { createLogger, flushLogger, silentLogger } from './framework/logging';
 
 /**** Agent client ****/
 export { KataAgentClient } from './agent/agent-client';

@@ -5,7 +5,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createLogger, poolStatus, servePool, VmPool, type ShimConfig } from '@kata-ts/shim';
+import { createLogger, flushLogger, poolStatus, servePool, VmPool, type ShimConfig } from '@kata-ts/shim';
 import type { Output } from '../output';
 
 const pidFileOf = (config: ShimConfig) => path.join(path.dirname(config.factory.vmCacheEndpoint), 'factory.pid');
@@ -38,7 +38,10 @@ export async function serveFactory(config: ShimConfig, out: Output): Promise<num
   await pool.close();
   await fs.rm(endpoint, { force: true });
   await fs.rm(pidFileOf(config), { force: true });
-  return 0;
+  // Handed-over VMs belong to their shims: their QEMU processes (still this process's children) and
+  // lease connections must not keep the factory alive, nor die with it.
+  await flushLogger(log);
+  process.exit(0);
 }
 
 /** The pid of a live `kata-ts factory serve` for this configuration, if one runs. */
