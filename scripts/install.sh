@@ -94,4 +94,20 @@ install_file "$TMP/configuration.toml" "$DESTDIR$CONF_DIR/configuration.toml" 06
 if [ -z "$DESTDIR" ] && [ "${KATA_TS_SKIP_TEMPLATE:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then
 	say "VM template: $("$PREFIX/bin/kata-ts" factory init 2>&1 | tail -1)" || say "VM template not made now (the shim makes it for the first pod)"
 fi
+# The warm VM pool (a no-op when the configuration's vm_cache_number is 0). Restarted on every
+# install so it runs the code just installed; VMs it already handed to pods stay with them.
+if [ -z "$DESTDIR" ] && [ "${KATA_TS_SKIP_FACTORY:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then
+	if [ -d /etc/systemd/system ]; then
+		sed "s#/usr/local/bin/kata-ts#$PREFIX/bin/kata-ts#" packages/cli/systemd/kata-ts-factory.service >"$TMP/kata-ts-factory.service"
+		install_file "$TMP/kata-ts-factory.service" /etc/systemd/system/kata-ts-factory.service 0644
+	fi
+	"$PREFIX/bin/kata-ts" factory stop >/dev/null || true
+	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+		systemctl daemon-reload && systemctl enable --now kata-ts-factory.service && systemctl restart kata-ts-factory.service
+		say "VM pool: kata-ts-factory.service (re)started"
+	elif [ "$(sed -n 's/^vm_cache_number = \([0-9]*\).*/\1/p' "$CONF_DIR/configuration.toml")" != 0 ]; then
+		setsid "$PREFIX/bin/kata-ts" factory serve >>/var/log/kata-ts-factory.log 2>&1 </dev/null &
+		say "VM pool: kata-ts factory serve started (pid $!, log /var/log/kata-ts-factory.log; kata-ts factory status)"
+	fi
+fi
 say "done: $("$DESTDIR$PREFIX/bin/containerd-shim-kata-v2" -v | tr '\n' ' ')"

@@ -50,7 +50,7 @@ create_container_timeout = 30
       },
       agent: { enableDebug: true, dialTimeout: 9, kernelModules: ['m'], healthCheckInterval: 0 },
       runtime: { enableDebug: true, createContainerTimeout: 7, stateDir: '/s', disableGuestSeccomp: true },
-      factory: { enableTemplate: false, templatePath: '/t', vmCacheNumber: 0, vmCacheEndpoint: '/run/kata-ts/vm-cache/cache.sock' },
+      factory: { enableTemplate: false, templatePath: '/t', vmCacheNumber: 3, vmCacheEndpoint: '/x/cache.sock' },
       source: 'round trip',
     };
     const d = defaultConfig();

@@ -270,7 +270,7 @@ export function configDocument(config: ShimConfig): Record<string, Record<string
       enable_debug: r.enableDebug, create_container_timeout: r.createContainerTimeout, state_dir: r.stateDir,
       disable_guest_seccomp: r.disableGuestSeccomp,
     },
-    factory: { enable_template: config.factory.enableTemplate, template_path: config.factory.templatePath },
+    factory: { enable_template: config.factory.enableTemplate, template_path: config.factory.templatePath, vm_cache_number: config.factory.vmCacheNumber, vm_cache_endpoint: config.factory.vmCacheEndpoint },
   };
 }
 
