@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KATA_STATE_DIR, KataCtr, NO_LEFTOVERS, describeKata, installedConfigWith, run, settledLeftovers, waitUntil, type PrivateContainerd } from './harness';
+import { KataCtr, NO_LEFTOVERS, describeKata, installedConfigWith, run, sandboxFootprint, settledLeftovers, waitUntil, type PrivateContainerd } from './harness';
 import { isAlive } from './harness/procfs';
 
 const TEST_TIMEOUT_MS = 300_000;
@@ -74,8 +74,7 @@ describeKata('kata-ts warm VM pool through ctr', () => {
   });
 
   afterEach(async () => {
-    const footprint = { paths: [...ids.map((id) => path.join(KATA_STATE_DIR, 'sbs', id)), ...ids.map((id) => ctd.shimSocketFor(id))] };
-    expect(await settledLeftovers(footprint)).toEqual(NO_LEFTOVERS);
+    expect(await settledLeftovers(sandboxFootprint(ctd, ids))).toEqual(NO_LEFTOVERS);
   }, 60_000);
 
   it('hands each waiting VM to exactly one sandbox, refills, and the VM goes with its sandbox', async () => {

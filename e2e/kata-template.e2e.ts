@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KATA_STATE_DIR, KataCtr, NO_LEFTOVERS, describeKata, installedConfigWith, settledLeftovers, type PrivateContainerd } from './harness';
+import { KataCtr, NO_LEFTOVERS, describeKata, installedConfigWith, sandboxFootprint, settledLeftovers, type PrivateContainerd } from './harness';
 import { listProcesses } from './harness/procfs';
 
 const TEST_TIMEOUT_MS = 300_000;
@@ -56,8 +56,7 @@ describeKata('kata-ts VM templates through ctr', () => {
   });
 
   afterEach(async () => {
-    const footprint = { paths: [...ids.map((id) => path.join(KATA_STATE_DIR, 'sbs', id)), ...ids.map((id) => ctd.shimSocketFor(id))] };
-    expect(await settledLeftovers(footprint)).toEqual(NO_LEFTOVERS);
+    expect(await settledLeftovers(sandboxFootprint(ctd, ids))).toEqual(NO_LEFTOVERS);
     // No template VM may outlive its making.
     expect((await listProcesses()).filter((p) => p.state !== 'Z' && p.argv.some((a) => a.includes(templates))
       && !ids.some((id) => p.argv.includes(`sandbox-${id}`)))).toEqual([]);

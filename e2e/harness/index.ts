@@ -32,7 +32,7 @@ export type { CommandResult, RunOptions } from './exec';
 /**** kata-ts as installed ****/
 export { INSTALLED_ASSETS, INSTALLED_CONFIGS, KATA_STATE_DIR, kataSkipReason, readGuestManifest } from './kata-install';
 export type { GuestManifest } from './kata-install';
-export { INSTALLED_DEFAULTS, KATA_RUNTIME, KataCtr, describeKata, installedConfigWith, okStdout, settledLeftovers } from './kata-ctr';
+export { INSTALLED_DEFAULTS, KATA_RUNTIME, KataCtr, describeKata, installedConfigWith, okStdout, sandboxFootprint, settledLeftovers } from './kata-ctr';
 
 /**** nerdctl ****/
 export { CNI_BIN_DIR, Nerdctl } from './nerdctl';

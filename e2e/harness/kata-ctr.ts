@@ -4,10 +4,11 @@
  * installed configuration (templates, virtio-fs).
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { PrivateContainerd } from './containerd';
 import { run, type CommandResult } from './exec';
 import { describeIfRoot, hostTestsRequired } from './host-requirements';
-import { INSTALLED_CONFIGS, kataSkipReason } from './kata-install';
+import { INSTALLED_CONFIGS, KATA_STATE_DIR, kataSkipReason } from './kata-install';
 import { findLeftovers, NO_LEFTOVERS, type Footprint, type Leftovers } from './leftovers';
 import { listProcesses, type ProcessInfo } from './procfs';
 import { waitUntil } from './teardown';
@@ -53,6 +54,11 @@ export async function settledLeftovers(footprint: Footprint, timeoutMs = 20_000)
     return JSON.stringify(left) === JSON.stringify(NO_LEFTOVERS);
   }, timeoutMs, 200);
   return left;
+}
+
+/** What sandboxes `ids` of `ctd` leave on the host if anything: their state directories and shim sockets. */
+export function sandboxFootprint(ctd: PrivateContainerd, ids: readonly string[]): Footprint {
+  return { paths: [...ids.map((id) => path.join(KATA_STATE_DIR, 'sbs', id)), ...ids.map((id) => ctd.shimSocketFor(id))] };
 }
 
 export class KataCtr {

@@ -9,63 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { PrivateContainerd, ensureTestImage, run } from '../../e2e/harness';
+import { phasesOf, shimLines, type Phases } from './lib/phases';
 import { median, numberArg } from './stats';
-
-interface Phases {
-  totalMs: number;
-  restoreMs?: number;
-  agentUpMs?: number;
-  bootMs?: number;
-  rootfsMs?: number;
-  agentCreateMs?: number;
-  createRpcMs?: number;
-  startRpcMs?: number;
-  deleteRpcMs?: number;
-}
-
-interface ShimLine {
-  id?: string;
-  msg?: string;
-  ms?: number;
-  rpc?: string;
-  bootMs?: number;
-  rootfsMs?: number;
-  agentCreateMs?: number;
-}
-
-/** The shim's JSON lines for container `id` in containerd's log (containerd quotes them in msg="..."). */
-function shimLines(logText: string, id: string): ShimLine[] {
-  const out: ShimLine[] = [];
-  for (const line of logText.split('\n')) {
-    const start = line.indexOf('{"level"');
-    if (start < 0) continue;
-    const json = line.slice(start).replace(/\\"/g, '"').replace(/"\s*runtime=.*$/, '').replace(/"$/, '');
-    try {
-      const parsed = JSON.parse(json) as ShimLine;
-      if (parsed.id === id) out.push(parsed);
-    } catch {
-      // not a shim line
-    }
-  }
-  return out;
-}
-
-function phasesOf(lines: ShimLine[], totalMs: number): Phases {
-  const find = (msg: string) => lines.find((l) => l.msg === msg);
-  const rpc = (name: string) => lines.find((l) => l.msg === 'rpc done' && l.rpc?.endsWith(`/${name}`))?.ms;
-  const created = find('container created');
-  return {
-    totalMs,
-    restoreMs: find('VM restored from its template')?.ms,
-    agentUpMs: find('agent is up')?.ms,
-    bootMs: created?.bootMs,
-    rootfsMs: created?.rootfsMs,
-    agentCreateMs: created?.agentCreateMs,
-    createRpcMs: rpc('Create'),
-    startRpcMs: rpc('Start'),
-    deleteRpcMs: rpc('Delete'),
-  };
-}
 
 async function main(): Promise<void> {
   const runs = numberArg('runs', 5);

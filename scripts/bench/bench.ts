@@ -1,0 +1,286 @@
+/**
+ * The kata-ts benchmark: every figure next to runc and gVisor (runsc through the runc shim) measured
+ * in the same run, through one private containerd with the busybox test image. Prints one table and
+ * writes docs/bench/latest.{json,md} and docs/bench/chart.svg (the README shows them).
+ *
+ *   start    `ctr run --rm echo`, median of --runs after a warm-up run: runc, gVisor, and kata-ts three
+ *            ways: from the warm pool (the default configuration; the run waits for the pool to be full
+ *            before each sample, so each is a pool hit), as a template clone (vm_cache_number = 0) and
+ *            cold (enable_template = false); each kata-ts way also split into phases from the shim's log
+ *   burst    --burst (10) `ctr run --rm echo` at once: wall time until all exited, outputs checked, nothing left
+ *   series   --series (50) `ctr run --rm echo` in a row: pods per minute
+ *   io       stdout and stdin MB/s through `ctr run` (--mib, median of 3) and `ctr task exec` latency
+ *   memory   --pods (5) idle pods (`sleep`) side by side: host MemAvailable drop per pod, and for kata-ts the
+ *            PSS of each pod's shim and QEMU (pool: the pool is full before and after, so the drop is the pods')
+ *
+ * kata-ts's pool is a `kata-ts factory serve` this run starts with its own socket (the installed one is
+ * left alone). usage (as root, after scripts/install.sh):
+ *   npx tsx scripts/bench/bench.ts [--runs 5] [--burst 10] [--series 50] [--pods 5] [--mib 16]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { poolStatus } from '@kata-ts/shim';
+import { PrivateContainerd, ensureTestImage, installedConfigWith, run, waitUntil, which } from '../../e2e/harness';
+import { barChart } from './lib/chart';
+import { execLatency, stdinRate, stdoutRate, type Runtime } from './lib/io';
+import { memAvailableMiB, pssMiB } from './lib/memory';
+import { phasesOf, shimLines, type Phases } from './lib/phases';
+import { median, numberArg } from './stats';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const KATA_TS = '/usr/local/bin/kata-ts';
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+interface Bench {
+  ctd: PrivateContainerd;
+  image: string;
+  fifo: string[];
+  n: number;
+}
+
+const ctr = (b: Bench, args: string[], timeoutMs = 240_000) => run('ctr', ['--address', b.ctd.layout.address, '--namespace', b.ctd.namespace, ...args], { timeoutMs });
+
+async function runEcho(b: Bench, rt: Runtime, id: string): Promise<number> {
+  const t0 = now();
+  const r = await ctr(b, ['run', '--rm', ...b.fifo, ...rt.flags, b.image, id, 'echo', 'hi']);
+  if (r.code !== 0 || r.stdout !== 'hi\n') throw new Error(`${rt.name}: ctr run ${id} exited ${r.code}: ${r.stderr}`);
+  return now() - t0;
+}
+
+/** The bench's own warm pool: a factory with this run's configuration and socket. */
+class BenchPool {
+  private child: ChildProcess | undefined;
+  constructor(private readonly config: string, private readonly endpoint: string, private readonly logFile: string) {}
+
+  async start(): Promise<void> {
+    this.child = spawn(KATA_TS, ['factory', 'serve', '--config', this.config], { stdio: ['ignore', 'ignore', openSync(this.logFile, 'a')] });
+    await this.full();
+  }
+
+  /** Waits until every pool VM is ready (bounded). */
+  async full(): Promise<void> {
+    const ok = await waitUntil(async () => {
+      const s = await poolStatus(this.endpoint).catch(() => undefined);
+      return !!s && (s.ready as unknown[]).length === s.target && s.starting === 0;
+    }, 180_000, 200);
+    if (!ok) throw new Error(`the bench's VM pool did not fill (log: ${this.logFile})`);
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null) return;
+    c.kill('SIGTERM');
+    await new Promise((r) => c.once('exit', r));
+  }
+}
+
+async function main(): Promise<void> {
+  const runs = numberArg('runs', 5);
+  const burst = numberArg('burst', 10);
+  const series = numberArg('series', 50);
+  const pods = numberArg('pods', 5);
+  const bytes = numberArg('mib', 16) * (1 << 20);
+  if (process.getuid?.() !== 0) throw new Error('run as root');
+  if (!which('containerd-shim-kata-v2')) throw new Error('containerd-shim-kata-v2 is not on PATH: run scripts/install.sh');
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'kata-ts-bench-'));
+  const endpoint = path.join(tmp, 'vm-cache', 'cache.sock');
+  const configs = {
+    pool: path.join(tmp, 'pool.toml'),
+    clone: path.join(tmp, 'clone.toml'),
+    cold: path.join(tmp, 'cold.toml'),
+  };
+  writeFileSync(configs.pool, installedConfigWith({ vm_cache_number: 2, vm_cache_endpoint: endpoint }));
+  writeFileSync(configs.clone, installedConfigWith({ vm_cache_number: 0 }));
+  writeFileSync(configs.cold, installedConfigWith({ vm_cache_number: 0, enable_template: false }));
+  const gvisorWrapper = path.join(tmp, 'runsc-wrapper');
+  writeFileSync(gvisorWrapper, '#!/bin/sh\nexec runsc --network=none --ignore-cgroups "$@"\n', { mode: 0o755 });
+  const kata = (name: string, file: string): Runtime => ({ name, flags: ['--runtime', 'io.containerd.kata.v2', '--runtime-config-path', file] });
+  const runc: Runtime = { name: 'runc', flags: [] };
+  const gvisor: Runtime | undefined = which('runsc') ? { name: 'gVisor', flags: ['--runc-binary', gvisorWrapper] } : undefined;
+  const kataPool = kata('kata-ts', configs.pool);
+  const peers = [runc, ...(gvisor ? [gvisor] : [])];
+  const pool = new BenchPool(configs.pool, endpoint, path.join(tmp, 'factory.log'));
+
+  const ctd = await PrivateContainerd.start();
+  const result: Record<string, unknown> = { date: new Date().toISOString(), host: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, runs, burst, series, pods, mib: bytes / (1 << 20) };
+  try {
+    const img = await ensureTestImage();
+    await ctd.importImage(img.tarPath);
+    const b: Bench = { ctd, image: img.ref, fifo: ['--fifo-dir', path.join(ctd.layout.dir, 'fifo')], n: 0 };
+    await pool.start();
+
+    // start
+    const start: Record<string, number> = {};
+    const phaseIds: Record<string, string[]> = {};
+    for (const rt of [...peers, kataPool, kata('kata-ts clone', configs.clone), kata('kata-ts cold', configs.cold)]) {
+      const samples: number[] = [];
+      phaseIds[rt.name] = [];
+      for (let i = 0; i <= runs; i++) {
+        if (rt === kataPool) await pool.full();
+        const id = `start-${b.n++}`;
+        const ms = await runEcho(b, rt, id);
+        if (i > 0) {
+          samples.push(ms);
+          phaseIds[rt.name]!.push(id);
+        }
+      }
+      start[rt.name] = median(samples);
+      log(`start ${rt.name}: ${samples.map((s) => s.toFixed(0)).join(' ')} ms`);
+    }
+    const logText = readFileSync(ctd.layout.logFile, 'utf8');
+    const phases: Record<string, Record<string, number | string | undefined>> = {};
+    for (const [name, ids] of Object.entries(phaseIds)) {
+      if (!name.startsWith('kata-ts')) continue;
+      const samples = ids.map((id) => phasesOf(shimLines(logText, id), 0));
+      const med = (k: keyof Phases) => {
+        const xs = samples.map((s) => s[k]).filter((x): x is number => typeof x === 'number');
+        return xs.length ? median(xs) : undefined;
+      };
+      phases[name] = { vm: samples.map((s) => s.vm).join(','), bootMs: med('bootMs'), agentCreateMs: med('agentCreateMs'), createRpcMs: med('createRpcMs'), startRpcMs: med('startRpcMs'), deleteRpcMs: med('deleteRpcMs') };
+    }
+    result.startMs = start;
+    result.phases = phases;
+
+    // burst
+    const burstMs: Record<string, number> = {};
+    for (const rt of [...peers, kataPool]) {
+      if (rt === kataPool) await pool.full();
+      const t0 = now();
+      await Promise.all(Array.from({ length: burst }, () => runEcho(b, rt, `burst-${b.n++}`)));
+      burstMs[rt.name] = now() - t0;
+      const left = (await b.ctd.tasks()).length + (await ctr(b, ['containers', 'list', '-q'])).stdout.trim().split('\n').filter(Boolean).length;
+      if (left > 0) throw new Error(`${rt.name}: ${left} tasks or containers left after the burst`);
+      log(`burst ${rt.name}: ${burst} at once in ${burstMs[rt.name]!.toFixed(0)} ms`);
+    }
+    result.burstMs = burstMs;
+
+    // series
+    const perMinute: Record<string, number> = {};
+    for (const rt of [...peers, kataPool]) {
+      if (rt === kataPool) await pool.full();
+      const t0 = now();
+      for (let i = 0; i < series; i++) await runEcho(b, rt, `series-${b.n++}`);
+      perMinute[rt.name] = series / ((now() - t0) / 60_000);
+      log(`series ${rt.name}: ${perMinute[rt.name]!.toFixed(1)} pods/min`);
+    }
+    result.podsPerMinute = perMinute;
+
+    // io
+    const io: Record<string, { stdoutMBs: number; stdinMBs: number; execMs: number }> = {};
+    for (const rt of [...peers, kataPool]) {
+      const outs: number[] = [];
+      const ins: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        if (rt === kataPool) await pool.full();
+        outs.push(await stdoutRate(ctd, rt, b.image, `io-${b.n++}`, bytes));
+        ins.push(await stdinRate(ctd, rt, b.image, `io-${b.n++}`, bytes));
+      }
+      const execs = await execLatency(ctd, rt, b.image, `io-${b.n++}`, Math.max(runs, 5));
+      io[rt.name] = { stdoutMBs: median(outs), stdinMBs: median(ins), execMs: median(execs) };
+      log(`io ${rt.name}: stdout ${outs.map((x) => x.toFixed(1)).join(' ')} MB/s, stdin ${ins.map((x) => x.toFixed(1)).join(' ')} MB/s, exec ${execs.map((x) => x.toFixed(0)).join(' ')} ms`);
+    }
+    result.io = io;
+
+    // memory
+    const memory: Record<string, { perPodMiB: number; shimPssMiB?: number; qemuPssMiB?: number }> = {};
+    for (const rt of [...peers, kataPool, kata('kata-ts clone', configs.clone)]) {
+      if (rt === kataPool) await pool.full();
+      await new Promise((r) => setTimeout(r, 2000));
+      const before = memAvailableMiB();
+      const ids = Array.from({ length: pods }, () => `mem-${b.n++}`);
+      for (const id of ids) {
+        if (rt === kataPool) await pool.full();
+        const r = await ctr(b, ['run', '-d', '--null-io', ...b.fifo, ...rt.flags, b.image, id, 'sleep', '600']);
+        if (r.code !== 0) throw new Error(`${rt.name}: pod ${id}: ${r.stderr}`);
+      }
+      if (rt === kataPool) await pool.full();
+      await new Promise((r) => setTimeout(r, 5000)); // let the guests settle
+      const after = memAvailableMiB();
+      const entry: { perPodMiB: number; shimPssMiB?: number; qemuPssMiB?: number } = { perPodMiB: (before - after) / pods };
+      if (rt.name.startsWith('kata-ts')) {
+        const pss = ids.map((id) => {
+          const rec = JSON.parse(readFileSync(path.join('/run/kata-ts/sbs', id, 'sandbox.json'), 'utf8')) as { shimPid: number; hypervisorPid: number };
+          return { shim: pssMiB(rec.shimPid), qemu: pssMiB(rec.hypervisorPid) };
+        });
+        entry.shimPssMiB = median(pss.map((p) => p.shim));
+        entry.qemuPssMiB = median(pss.map((p) => p.qemu));
+      }
+      memory[rt.name] = entry;
+      log(`memory ${rt.name}: ${entry.perPodMiB.toFixed(1)} MiB per pod${entry.shimPssMiB !== undefined ? ` (PSS shim ${entry.shimPssMiB.toFixed(1)}, QEMU ${entry.qemuPssMiB!.toFixed(1)})` : ''}`);
+      for (const id of ids) {
+        await ctr(b, ['task', 'kill', '-s', 'SIGKILL', id]);
+        await waitUntil(async () => !(await b.ctd.tasks()).some((t) => t.id === id && t.status !== 'STOPPED'), 30_000, 100);
+        await ctr(b, ['task', 'delete', id]);
+        await ctr(b, ['containers', 'delete', id]);
+      }
+    }
+    result.memory = memory;
+  } finally {
+    await pool.stop();
+    await ctd.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  report(result);
+}
+
+/** The table (stdout and docs/bench/latest.md), the JSON and the chart. */
+function report(r: Record<string, unknown>): void {
+  const start = r.startMs as Record<string, number>;
+  const burstMs = r.burstMs as Record<string, number>;
+  const perMinute = r.podsPerMinute as Record<string, number>;
+  const io = r.io as Record<string, { stdoutMBs: number; stdinMBs: number; execMs: number }>;
+  const memory = r.memory as Record<string, { perPodMiB: number; shimPssMiB?: number; qemuPssMiB?: number }>;
+  const phases = r.phases as Record<string, Record<string, number | undefined>>;
+  const fmt = (x: number | undefined, d = 0) => (x === undefined ? 'n/a' : x.toFixed(d));
+  const ratio = (k: number | undefined, base: number | undefined) => (k === undefined || !base ? 'n/a' : (k / base).toFixed(2));
+  const row = (measure: string, runc: number | undefined, gvisor: number | undefined, kata: number | undefined, d: number, target: string) =>
+    `| ${measure} | ${fmt(runc, d)} | ${fmt(gvisor, d)} | ${fmt(kata, d)} | ${ratio(kata, runc)} | ${target} |`;
+  const kp = phases['kata-ts'] ?? {};
+  const lines = [
+    `kata-ts benchmark, ${String(r.date)} (${JSON.stringify(r.host)}; medians; one containerd, one run)`,
+    '',
+    '| measure | runc | gVisor | kata-ts | kata-ts/runc | target |',
+    '|---|---|---|---|---|---|',
+    row('`ctr run --rm echo`, ms (kata-ts: warm pool)', start.runc, start.gVisor, start['kata-ts'], 0, '≤ 1000 ms, ≤ 6× runc'),
+    row('… kata-ts as a template clone, ms', start.runc, start.gVisor, start['kata-ts clone'], 0, ''),
+    row('… kata-ts cold boot, ms', start.runc, start.gVisor, start['kata-ts cold'], 0, '≤ 2× bare-VM floor'),
+    row(`${String(r.burst)} pods at once, ms (all exited)`, burstMs.runc, burstMs.gVisor, burstMs['kata-ts'], 0, 'all run, nothing left'),
+    row(`pods per minute, ${String(r.series)} in a row`, perMinute.runc, perMinute.gVisor, perMinute['kata-ts'], 1, ''),
+    row('stdout MB/s', io.runc?.stdoutMBs, io.gVisor?.stdoutMBs, io['kata-ts']?.stdoutMBs, 1, '≥ 50 % of runc'),
+    row('stdin MB/s', io.runc?.stdinMBs, io.gVisor?.stdinMBs, io['kata-ts']?.stdinMBs, 1, '≥ 50 % of runc'),
+    row('exec latency, ms', io.runc?.execMs, io.gVisor?.execMs, io['kata-ts']?.execMs, 0, '≤ 3× runc'),
+    row(`host memory per idle pod (${String(r.pods)} pods), MiB`, memory.runc?.perPodMiB, memory.gVisor?.perPodMiB, memory['kata-ts']?.perPodMiB, 1, '≤ 80 MiB'),
+    row('… kata-ts as template clones, MiB', memory.runc?.perPodMiB, memory.gVisor?.perPodMiB, memory['kata-ts clone']?.perPodMiB, 1, ''),
+    `| shim PSS per pod, MiB | | | ${fmt(memory['kata-ts']?.shimPssMiB, 1)} | | ≤ 20 MiB |`,
+    `| QEMU PSS per pod, MiB | | | ${fmt(memory['kata-ts']?.qemuPssMiB, 1)} | | |`,
+    '',
+    'kata-ts pod start by phase (ms, median): ' + Object.entries(phases).map(([name, p]) =>
+      `${name}: Create ${fmt(p.createRpcMs)} (VM ready ${fmt(p.bootMs)}, guest CreateContainer ${fmt(p.agentCreateMs)}), Start ${fmt(p.startRpcMs)}, Delete ${fmt(p.deleteRpcMs)}`).join('; '),
+    `(kata-ts warm-pool runs came from: ${String(kp.vm ?? 'n/a')})`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const docs = path.join(REPO, 'docs', 'bench');
+  mkdirSync(docs, { recursive: true });
+  writeFileSync(path.join(docs, 'latest.json'), `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(path.join(docs, 'latest.md'), `${lines.join('\n')}\n`);
+  const names = ['runc', 'gVisor', 'kata-ts'];
+  writeFileSync(path.join(docs, 'chart.svg'), barChart(`kata-ts vs runc and gVisor, ${String(r.date).slice(0, 10)} (2 cores, QEMU TCG)`, [
+    { title: 'ctr run --rm echo', unit: 'ms, lower is better', bars: [...names.map((n) => ({ label: n, value: start[n] })), { label: 'kata-ts clone', value: start['kata-ts clone'] }, { label: 'kata-ts cold', value: start['kata-ts cold'] }] },
+    { title: `${String(r.burst)} pods at once`, unit: 'ms, lower is better', bars: names.map((n) => ({ label: n, value: burstMs[n] })) },
+    { title: 'pods per minute in a row', unit: 'higher is better', bars: names.map((n) => ({ label: n, value: perMinute[n] })) },
+    { title: 'stdout', unit: 'MB/s, higher is better', bars: names.map((n) => ({ label: n, value: io[n]?.stdoutMBs })) },
+    { title: 'stdin', unit: 'MB/s, higher is better', bars: names.map((n) => ({ label: n, value: io[n]?.stdinMBs })) },
+    { title: 'exec latency', unit: 'ms, lower is better', bars: names.map((n) => ({ label: n, value: io[n]?.execMs })) },
+    { title: 'host memory per idle pod', unit: 'MiB, lower is better', bars: [...names.map((n) => ({ label: n, value: memory[n]?.perPodMiB })), { label: 'kata-ts clone', value: memory['kata-ts clone']?.perPodMiB }] },
+  ]));
+  log(`wrote ${path.relative(REPO, docs)}/latest.json, latest.md, chart.svg`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
