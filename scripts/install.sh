@@ -59,9 +59,16 @@ fi
 # turbo replayed a cached build, with this node on its #! line.
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# The binary is a small launcher that runs the bundle through a V8 code cache (see
+# packages/shim/launcher/code-cache-launcher.js); a new bundle starts with no cache.
 node packages/shim/scripts/bundle.mjs "$TMP/shim.js" >/dev/null
-{ echo "#!$(command -v node)"; tail -n +2 "$TMP/shim.js"; } >"$TMP/containerd-shim-kata-v2"
+SHIM_BUNDLE=$PREFIX/lib/kata-ts/containerd-shim-kata-v2.js
+CODE_CACHE_DIR=/var/cache/kata-ts/code-cache
+tail -n +2 "$TMP/shim.js" >"$TMP/shim-bundle.js" # without its #! line
+install_file "$TMP/shim-bundle.js" "$DESTDIR$SHIM_BUNDLE" 0644
+{ echo "#!$(command -v node)"; sed -e "s#@BUNDLE@#$SHIM_BUNDLE#" -e "s#@CACHE@#$CODE_CACHE_DIR/containerd-shim-kata-v2.v8#" packages/shim/launcher/code-cache-launcher.js; } >"$TMP/containerd-shim-kata-v2"
 install_file "$TMP/containerd-shim-kata-v2" "$DESTDIR$PREFIX/bin/containerd-shim-kata-v2" 0755
+mkdir -p "$DESTDIR$CODE_CACHE_DIR" && chmod 0700 "$DESTDIR$CODE_CACHE_DIR" && rm -f "$DESTDIR$CODE_CACHE_DIR/containerd-shim-kata-v2.v8"
 
 # The kata-ts command, once its package exists.
 if [ -f packages/cli/scripts/bundle.mjs ]; then

@@ -45,6 +45,32 @@ describe('ttrpc client and server', () => {
     }
   });
 
+  it('shutdown lets a call in flight send its reply, then closes; close does not wait', async () => {
+    const inFlight = pair.echo.echo({ text: 'last words', sleepMs: 100 });
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    await pair.server.shutdown(2_000);
+    expect((await inFlight).text).toBe('last words');
+    expect(Date.now() - t0).toBeLessThan(1_500);
+    expect(pair.server.connectionCount).toBe(0);
+
+    const other = await startEchoPair();
+    const cut = other.echo.echo({ text: 'never', sleepMs: 500 });
+    await new Promise((r) => setTimeout(r, 20));
+    await other.server.close();
+    await expect(cut).rejects.toBeInstanceOf(ClosedError);
+    await other.close();
+  });
+
+  it('shutdown gives up on a call that outlasts the grace period', async () => {
+    const stuck = pair.echo.echo({ text: 'slow', sleepMs: 3_000 }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    await pair.server.shutdown(200);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(await stuck).toBeInstanceOf(ClosedError);
+  });
+
   it('answers UNIMPLEMENTED for an unknown service and an unknown method', async () => {
     const m = { name: 'Nope', kind: 'unary' as const, requestType: { encode: () => new Uint8Array(0), decode: () => ({}) }, responseType: { encode: () => new Uint8Array(0), decode: () => ({}) } };
     await expect(pair.client.unary('no.Such', m, {})).rejects.toMatchObject({ code: Code.UNIMPLEMENTED, message: 'service no.Such' });

@@ -46,6 +46,7 @@ export class ServerConnection {
   private readonly calls = new Map<number, ServerCall>();
   private lastRequestId = 0;
   private readonly closedListeners: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     transport: Duplex,
@@ -68,6 +69,17 @@ export class ServerConnection {
 
   close(): void {
     this.channel.close();
+  }
+
+  /** Resolves once no call is in flight (each has handed its final frame to the transport) or the connection closed. */
+  whenIdle(): Promise<void> {
+    if (this.calls.size === 0 || this.channel.isClosed) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (this.calls.size > 0) return;
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Returns false to have the channel hold this frame until a full stream buffer has room. */
@@ -277,6 +289,7 @@ export class ServerConnection {
   private complete(call: ServerCall, sendFinal: () => void): void {
     call.finish();
     this.calls.delete(call.streamId);
+    if (this.calls.size === 0) queueMicrotask(() => this.notifyIdle());
     try {
       sendFinal();
     } catch (err) {
@@ -318,6 +331,7 @@ export class ServerConnection {
       call.cancel();
     }
     this.calls.clear();
+    for (const w of this.idleWaiters.splice(0)) w();
     for (const listener of this.closedListeners.splice(0)) listener();
   }
 }

@@ -98,6 +98,22 @@ export class Server implements HandlerRegistry {
     return this.connections.size;
   }
 
+  /**
+   * Stops listening, lets the calls in flight finish and send their replies (for at most graceMs),
+   * then closes every connection (Go ttrpc's Shutdown). A handler that ends the process's service
+   * (a shim's Shutdown) thus still answers its caller.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    const closing = [...this.listeners].map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
+    this.listeners.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.all([...this.connections].map((c) => c.whenIdle())), grace]);
+    clearTimeout(timer);
+    await this.close();
+    await Promise.all(closing);
+  }
+
   /** Stops listening and closes every connection; in-flight handlers see their signal aborted. */
   async close(): Promise<void> {
     const closing = [...this.listeners].map((l) => new Promise<void>((resolve) => l.close(() => resolve())));

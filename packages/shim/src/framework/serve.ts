@@ -77,6 +77,9 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
   }
 }
 
+/** How long calls in flight at exit may take to send their replies. */
+const REPLY_GRACE_MS = 2_000;
+
 /** Lifecycle calls, logged with their duration at info: where a pod's start and stop spend their time. */
 const LIFECYCLE_RPCS = new Set(['Create', 'Start', 'Delete', 'Shutdown', 'CreateSandbox', 'StartSandbox', 'StopSandbox', 'ShutdownSandbox']);
 
@@ -95,7 +98,8 @@ async function shutdown(log: Logger, service: ShimService | undefined, server: S
   log.debug('task service closed');
   await closePublisher();
   log.debug('publisher closed');
-  await server?.close();
+  // The call that asked to exit (Shutdown, ShutdownSandbox) still gets its reply.
+  await server?.shutdown(REPLY_GRACE_MS);
   log.debug('server closed');
   await removeSocket(process.env[SHIM_ADDRESS_ENV] ?? '').catch(() => undefined);
   log.info('shim exiting');

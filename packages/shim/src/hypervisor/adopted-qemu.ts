@@ -5,7 +5,6 @@
  * The agent channel is QEMU's own chardev server (qemuListens), dialled like any unix socket.
  */
 import type { Duplex } from 'node:stream';
-import { pidAlive } from '../framework/pid-alive';
 import type { Logger } from '../framework/logging';
 import type { Hypervisor, VmExit } from './hypervisor';
 import { hotplugDimm } from './memory-hotplug';
@@ -48,8 +47,10 @@ export class AdoptedQemu implements Hypervisor {
     const qmp = await QmpClient.connect(this.vm.qmpSocket, QMP_TIMEOUT_MS);
     this.qmp = qmp;
     void qmp.closed.then(async () => {
+      // QMP closes while QEMU is still exiting (its other descriptors, e.g. files of the share, may
+      // be open yet): it has ended once it is gone or a zombie (which holds no descriptors).
       const deadline = Date.now() + EXIT_POLL_MS;
-      while (pidAlive(this.vm.qemuPid) && (await this.isOurs()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (!(await this.ended()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       this.log.info({ subsystem: 'qemu', qemuPid: this.vm.qemuPid }, 'pool VM QEMU exited');
       this.exitResolve({ code: null, signal: null });
     });
@@ -71,6 +72,16 @@ export class AdoptedQemu implements Hypervisor {
   async addMemory(mib: number): Promise<void> {
     if (!this.qmp) throw new Error('the pool VM is not adopted yet');
     await hotplugDimm(this.qmp, this.dimms++, mib, QMP_TIMEOUT_MS);
+  }
+
+  /** True once the QEMU is gone, a zombie, or its pid belongs to another program. */
+  private async ended(): Promise<boolean> {
+    const stat = await fs.readFile(`/proc/${this.vm.qemuPid}/stat`, 'utf8').catch(() => '');
+    // The state is the field after the parenthesised command name (which may itself hold spaces).
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (!stat || state === 'Z' || state === 'X') return true;
+    const argv = (await fs.readFile(`/proc/${this.vm.qemuPid}/cmdline`).catch(() => Buffer.alloc(0))).toString('utf8');
+    return argv.length > 0 && !argv.split('\0').includes(this.vm.name);
   }
 
   /** Whether the pid still runs the QEMU that was handed over (pids get reused). */
