@@ -38,6 +38,12 @@ export interface HypervisorConfig {
   virtioFsCache: string;
   virtioFsExtraArgs: string[];
   msize9p: number;
+  /**
+   * Under TCG only: QEMU's translation buffer in MiB (-accel tcg,tb-size); 0: QEMU's default (1 GiB,
+   * touched as the guest runs code; here a pod's QEMU filled ~50-110 MiB of it). A smaller buffer
+   * saves host memory per pod; when it fills, QEMU flushes it and translates again.
+   */
+  tcgTbSizeMiB: number;
   entropySource: string;
   enableDebug: boolean;
   /** Annotation keys (regular expressions over the part after io.katacontainers.config.hypervisor.) allowed to change settings. */
@@ -124,6 +130,7 @@ export function defaultConfig(): ShimConfig {
       virtioFsCache: 'auto',
       virtioFsExtraArgs: [],
       msize9p: 512 * 1024,
+      tcgTbSizeMiB: 0,
       entropySource: '/dev/urandom',
       enableDebug: false,
       enableAnnotations: [],
@@ -216,6 +223,7 @@ export function parseConfig(text: string, source: string): ShimConfig {
       virtioFsCache: h.string('virtio_fs_cache', dh.virtioFsCache),
       virtioFsExtraArgs: h.strings('virtio_fs_extra_args', dh.virtioFsExtraArgs),
       msize9p: h.number('msize_9p', dh.msize9p, 4096),
+      tcgTbSizeMiB: Math.floor(h.number('tcg_tb_size', dh.tcgTbSizeMiB)),
       entropySource: h.string('entropy_source', dh.entropySource),
       enableDebug: h.bool('enable_debug', dh.enableDebug),
       enableAnnotations: h.strings('enable_annotations', dh.enableAnnotations),
@@ -256,7 +264,7 @@ export function configDocument(config: ShimConfig): Record<string, Record<string
         cpu_features: h.cpuFeatures, default_vcpus: h.defaultVcpus, default_maxvcpus: h.defaultMaxVcpus,
         default_memory: h.defaultMemory, shared_fs: h.sharedFs, virtio_fs_daemon: h.virtioFsDaemon,
         virtio_fs_cache: h.virtioFsCache, virtio_fs_extra_args: h.virtioFsExtraArgs, msize_9p: h.msize9p,
-        entropy_source: h.entropySource, enable_debug: h.enableDebug, enable_annotations: h.enableAnnotations,
+        tcg_tb_size: h.tcgTbSizeMiB, entropy_source: h.entropySource, enable_debug: h.enableDebug, enable_annotations: h.enableAnnotations,
         valid_hypervisor_paths: h.validHypervisorPaths,
       },
     },

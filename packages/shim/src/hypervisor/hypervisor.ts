@@ -35,6 +35,8 @@ export interface VmSpec {
   /** Directory for this VM's sockets and pid file (0700, created by the caller). */
   dir: string;
   accel: 'kvm' | 'tcg';
+  /** TCG's translation buffer in MiB (0 or none: QEMU's default). */
+  tcgTbSizeMiB?: number;
   vcpus: number;
   memoryMiB: number;
   /** Upper bound for memory hot-plug (MiB) and the DIMM slots for it; none: no hot-plug. */

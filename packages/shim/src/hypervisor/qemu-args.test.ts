@@ -29,6 +29,11 @@ describe('qemuArgs', () => {
     expect(after(args, '-fsdev')).toEqual(['local,id=fs0,path=/run/kata-ts/sbs/sb1/shared,security_model=none,multidevs=remap']);
     expect(after(args, '-device')).toContain('virtio-9p-pci,fsdev=fs0,mount_tag=kataShared');
     expect(args.join(' ')).not.toMatch(/microvm|vhost-vsock/);
+    // A TCG translation buffer size moves the accelerator to -accel (the two forms do not combine).
+    const capped = qemuArgs({ ...base, tcgTbSizeMiB: 64 });
+    expect(after(capped, '-machine')).toEqual(['q35']);
+    expect(after(capped, '-accel')).toEqual(['tcg,tb-size=64']);
+    expect(after(qemuArgs({ ...base, accel: "kvm", tcgTbSizeMiB: 64 }), "-machine")).toEqual(["q35,accel=kvm"]);
   });
 
   it('uses -cpu host under KVM, vhost-vsock, virtio-fs with shared memory, and an image as /dev/vda', () => {

@@ -26,9 +26,12 @@ function optValue(value: string): string {
 export function qemuArgs(spec: VmSpec): string[] {
   const kvm = spec.accel === 'kvm';
   if (spec.memoryFile && spec.share.kind === 'virtio-fs') throw new Error('a memory file (VM template) and virtio-fs cannot be combined');
+  const tbSize = spec.accel === 'tcg' ? spec.tcgTbSizeMiB : undefined;
+  const memoryBackend = spec.memoryFile ? ',memory-backend=mem0' : '';
   const args: string[] = [
     '-name', `sandbox-${spec.sandboxId}`,
-    '-machine', `q35,accel=${spec.accel}${spec.memoryFile ? ',memory-backend=mem0' : ''}`,
+    // -accel (needed for tb-size) and -machine accel= cannot be combined: one or the other.
+    ...(tbSize ? ['-machine', `q35${memoryBackend}`, '-accel', `tcg,tb-size=${tbSize}`] : ['-machine', `q35,accel=${spec.accel}${memoryBackend}`]),
     '-cpu', kvm ? ['host', spec.cpuFeatures].filter(Boolean).join(',') : 'max',
     '-m', spec.maxMemoryMiB && spec.maxMemoryMiB > spec.memoryMiB && spec.memorySlots
       ? `${spec.memoryMiB}M,slots=${spec.memorySlots},maxmem=${spec.maxMemoryMiB}M`

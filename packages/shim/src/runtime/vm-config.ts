@@ -66,6 +66,7 @@ export function buildVmSpec(input: VmSpecInput): VmSpec {
     sandboxId: input.sandboxId,
     dir: vmDir,
     accel: input.accel,
+    tcgTbSizeMiB: h.tcgTbSizeMiB || undefined,
     vcpus: input.sizing.vcpus,
     memoryMiB: input.sizing.memoryMiB,
     // Pods grow by hot-plugged DIMMs as containers with memory limits join (up to the host's memory).
