@@ -45,7 +45,7 @@ create_container_timeout = 30
       hypervisor: {
         path: '/q', kernel: '/k', initrd: '/i', image: '/img', rootfsType: 'ext4', machineType: 'q35', firmware: '/fw', accel: 'tcg',
         kernelParams: 'x=1', cpuFeatures: 'pmu=on', defaultVcpus: 2, defaultMaxVcpus: 4, defaultMemory: 1024, sharedFs: 'virtio-fs',
-        virtioFsDaemon: '/v', virtioFsCache: 'never', virtioFsExtraArgs: ['-d'], msize9p: 8192, tcgTbSizeMiB: 64, entropySource: '/dev/random',
+        virtioFsDaemon: '/v', virtioFsCache: 'never', virtioFsExtraArgs: ['-d'], msize9p: 8192, tcgTbSizeMiB: 64, reclaimGuestFreedMemory: true, entropySource: '/dev/random',
         enableDebug: true, enableAnnotations: ['.*'], validHypervisorPaths: ['/q'],
       },
       agent: { enableDebug: true, dialTimeout: 9, kernelModules: ['m'], healthCheckInterval: 0 },

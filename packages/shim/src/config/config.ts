@@ -44,6 +44,12 @@ export interface HypervisorConfig {
    * saves host memory per pod; when it fills, QEMU flushes it and translates again.
    */
   tcgTbSizeMiB: number;
+  /**
+   * Kata's reclaim_guest_freed_memory: a virtio-balloon device with free page reporting, so memory
+   * the guest frees (a container's, the agent's) is handed back to the host instead of staying in
+   * QEMU's resident set.
+   */
+  reclaimGuestFreedMemory: boolean;
   entropySource: string;
   enableDebug: boolean;
   /** Annotation keys (regular expressions over the part after io.katacontainers.config.hypervisor.) allowed to change settings. */
@@ -131,6 +137,7 @@ export function defaultConfig(): ShimConfig {
       virtioFsExtraArgs: [],
       msize9p: 512 * 1024,
       tcgTbSizeMiB: 0,
+      reclaimGuestFreedMemory: false,
       entropySource: '/dev/urandom',
       enableDebug: false,
       enableAnnotations: [],
@@ -224,6 +231,7 @@ export function parseConfig(text: string, source: string): ShimConfig {
       virtioFsExtraArgs: h.strings('virtio_fs_extra_args', dh.virtioFsExtraArgs),
       msize9p: h.number('msize_9p', dh.msize9p, 4096),
       tcgTbSizeMiB: Math.floor(h.number('tcg_tb_size', dh.tcgTbSizeMiB)),
+      reclaimGuestFreedMemory: h.bool('reclaim_guest_freed_memory', dh.reclaimGuestFreedMemory),
       entropySource: h.string('entropy_source', dh.entropySource),
       enableDebug: h.bool('enable_debug', dh.enableDebug),
       enableAnnotations: h.strings('enable_annotations', dh.enableAnnotations),
@@ -264,7 +272,7 @@ export function configDocument(config: ShimConfig): Record<string, Record<string
         cpu_features: h.cpuFeatures, default_vcpus: h.defaultVcpus, default_maxvcpus: h.defaultMaxVcpus,
         default_memory: h.defaultMemory, shared_fs: h.sharedFs, virtio_fs_daemon: h.virtioFsDaemon,
         virtio_fs_cache: h.virtioFsCache, virtio_fs_extra_args: h.virtioFsExtraArgs, msize_9p: h.msize9p,
-        tcg_tb_size: h.tcgTbSizeMiB, entropy_source: h.entropySource, enable_debug: h.enableDebug, enable_annotations: h.enableAnnotations,
+        tcg_tb_size: h.tcgTbSizeMiB, reclaim_guest_freed_memory: h.reclaimGuestFreedMemory, entropy_source: h.entropySource, enable_debug: h.enableDebug, enable_annotations: h.enableAnnotations,
         valid_hypervisor_paths: h.validHypervisorPaths,
       },
     },

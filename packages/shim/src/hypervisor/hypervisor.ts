@@ -37,6 +37,8 @@ export interface VmSpec {
   accel: 'kvm' | 'tcg';
   /** TCG's translation buffer in MiB (0 or none: QEMU's default). */
   tcgTbSizeMiB?: number;
+  /** A virtio-balloon with free page reporting (the guest hands freed memory back). */
+  freePageReporting?: boolean;
   vcpus: number;
   memoryMiB: number;
   /** Upper bound for memory hot-plug (MiB) and the DIMM slots for it; none: no hot-plug. */

@@ -33,7 +33,10 @@ describe('qemuArgs', () => {
     const capped = qemuArgs({ ...base, tcgTbSizeMiB: 64 });
     expect(after(capped, '-machine')).toEqual(['q35']);
     expect(after(capped, '-accel')).toEqual(['tcg,tb-size=64']);
-    expect(after(qemuArgs({ ...base, accel: "kvm", tcgTbSizeMiB: 64 }), "-machine")).toEqual(["q35,accel=kvm"]);
+    expect(after(qemuArgs({ ...base, accel: 'kvm', tcgTbSizeMiB: 64 }), '-machine')).toEqual(['q35,accel=kvm']);
+    // Free page reporting is a balloon device, only when asked for.
+    expect(qemuArgs(base).join(' ')).not.toContain('virtio-balloon');
+    expect(qemuArgs({ ...base, freePageReporting: true }).join(' ')).toContain('virtio-balloon-pci,id=balloon0,free-page-reporting=on');
   });
 
   it('uses -cpu host under KVM, vhost-vsock, virtio-fs with shared memory, and an image as /dev/vda', () => {

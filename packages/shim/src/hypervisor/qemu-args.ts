@@ -66,6 +66,7 @@ export function qemuArgs(spec: VmSpec): string[] {
   }
 
   args.push('-object', `rng-random,id=rng0,filename=${optValue(spec.entropySource)}`, '-device', 'virtio-rng-pci,rng=rng0');
+  if (spec.freePageReporting) args.push('-device', 'virtio-balloon-pci,id=balloon0,free-page-reporting=on');
 
   const channel = spec.agentChannel;
   if (channel.kind === 'virtio-serial') {

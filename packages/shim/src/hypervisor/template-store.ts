@@ -58,6 +58,8 @@ export function templateKey(spec: VmSpec, qemuBinary: string): string {
     hotplugPorts: spec.hotplugPorts ?? 0,
     maxMemoryMiB: spec.maxMemoryMiB ?? 0,
     memorySlots: spec.memorySlots ?? 0,
+    // Only when on, so the keys of existing templates without the device stay as they were.
+    ...(spec.freePageReporting ? { freePageReporting: true } : {}),
   };
   return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 32);
 }

@@ -67,6 +67,7 @@ export function buildVmSpec(input: VmSpecInput): VmSpec {
     dir: vmDir,
     accel: input.accel,
     tcgTbSizeMiB: h.tcgTbSizeMiB || undefined,
+    freePageReporting: h.reclaimGuestFreedMemory || undefined,
     vcpus: input.sizing.vcpus,
     memoryMiB: input.sizing.memoryMiB,
     // Pods grow by hot-plugged DIMMs as containers with memory limits join (up to the host's memory).
