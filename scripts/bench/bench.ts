@@ -21,7 +21,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
+import { AgentService } from '@kata-ts/protocol/kata';
 import { poolStatus } from '@kata-ts/shim';
+import { Client, createServiceClient } from 'ttrpc-ts';
 import { PrivateContainerd, ensureTestImage, installedConfigWith, run, waitUntil, which } from '../../e2e/harness';
 import { barChart } from './lib/chart';
 import { execLatency, stdinRate, stdoutRate, type Runtime } from './lib/io';
@@ -67,6 +70,26 @@ class BenchPool {
       return !!s && (s.ready as unknown[]).length === s.target && s.starting === 0;
     }, 180_000, 200);
     if (!ok) throw new Error(`the bench's VM pool did not fill (log: ${this.logFile})`);
+  }
+
+  /**
+   * The agent's own memory in a waiting (warmed, idle) pool VM, from its GetMetrics: dials the VM's
+   * agent socket as a shim would, then hangs up (the agent reopens its port, the VM stays usable).
+   */
+  async agentMemory(): Promise<{ anonMiB: number; rssMiB: number }> {
+    await this.full();
+    const s = await poolStatus(this.endpoint);
+    const vm = (s.ready as Array<{ name: string }>)[0]!;
+    const socket = net.connect(path.join(path.dirname(this.endpoint), vm.name, 'vm', 'agent.sock'));
+    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const client = new Client(socket);
+    try {
+      const { metrics } = await createServiceClient(client, AgentService).getMetrics({}, { timeoutMs: 30_000 });
+      const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN) / 1048576;
+      return { anonMiB: value('kata_agent_rss_anon'), rssMiB: value('kata_agent_total_rss') };
+    } finally {
+      client.close();
+    }
   }
 
   async stop(): Promise<void> {
@@ -218,6 +241,8 @@ async function main(): Promise<void> {
       }
     }
     result.memory = memory;
+    result.agent = await pool.agentMemory();
+    log(`agent in a warm pool VM: anonymous ${(result.agent as { anonMiB: number }).anonMiB.toFixed(1)} MiB`);
   } finally {
     await pool.stop();
     await ctd.stop();
@@ -256,6 +281,7 @@ function report(r: Record<string, unknown>): void {
     row('… kata-ts as template clones, MiB', memory.runc?.perPodMiB, memory.gVisor?.perPodMiB, memory['kata-ts clone']?.perPodMiB, 1, ''),
     `| shim PSS per pod, MiB | | | ${fmt(memory['kata-ts']?.shimPssMiB, 1)} | | ≤ 20 MiB |`,
     `| QEMU PSS per pod, MiB | | | ${fmt(memory['kata-ts']?.qemuPssMiB, 1)} | | |`,
+    `| agent anonymous memory (warm, idle VM), MiB | | | ${fmt((r.agent as { anonMiB?: number } | undefined)?.anonMiB, 1)} | | ≤ 16 MiB |`,
     '',
     'kata-ts pod start by phase (ms, median): ' + Object.entries(phases).map(([name, p]) =>
       `${name}: Create ${fmt(p.createRpcMs)} (VM ready ${fmt(p.bootMs)}, guest CreateContainer ${fmt(p.agentCreateMs)}), Start ${fmt(p.startRpcMs)}, Delete ${fmt(p.deleteRpcMs)}`).join('; '),
