@@ -42,11 +42,12 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Any
 const UNSHARE = '/usr/bin/unshare';
 const NSENTER = '/usr/bin/nsenter';
 /**
- * node flags of the long-lived daemon (one per pod): V8's young generation may grow to 16 MiB per
- * semi-space by default, resident for the daemon's life; the shim's garbage is small and short-lived
- * (its IO moves Buffers, which live outside the heap), so 1 MiB semi-spaces keep it smaller per pod.
+ * node flags of the long-lived daemon (one per pod), for a smaller resident set: 1 MiB semi-spaces
+ * (V8's young generation may grow to 16 MiB each; the shim's garbage is small and short-lived, its IO
+ * moves Buffers outside the heap) and V8's optimize-for-size mode. Measured on an idle pod's daemon:
+ * PSS 39 MiB with the first alone, 31 MiB with both (anonymous 28 -> 20 MiB).
  */
-const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
 
 /** Writes `<bundle>/address` atomically (containerd 1.x and CRI-O reconnect with it). */
 export async function writeAddressFile(bundle: string, address: string): Promise<void> {
