@@ -119,6 +119,26 @@ export class Channel {
     });
   }
 
+  /**
+   * Closes gracefully: what was written goes out (the transport's write side is ended and flushed)
+   * before the transport is torn down; at most `timeoutMs`.
+   */
+  end(timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.corked) this.flushWrites();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const transport = this.transport;
+      function done(): void {
+        clearTimeout(timer);
+        transport.removeListener('finish', done);
+        resolve();
+      }
+      transport.once('finish', done);
+      transport.end();
+    }).then(() => this.close());
+  }
+
   /** Closes the transport; pending work is told through onClose. */
   close(err?: Error): void {
     // Frames written in this tick still go out before the transport is torn down.

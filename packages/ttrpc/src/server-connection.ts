@@ -71,6 +71,11 @@ export class ServerConnection {
     this.channel.close();
   }
 
+  /** Closes once what was written (replies) has gone out, at most timeoutMs. */
+  end(timeoutMs: number): Promise<void> {
+    return this.channel.end(timeoutMs);
+  }
+
   /** Resolves once no call is in flight (each has handed its final frame to the transport) or the connection closed. */
   whenIdle(): Promise<void> {
     if (this.calls.size === 0 || this.channel.isClosed) return Promise.resolve();

@@ -110,6 +110,8 @@ export class Server implements HandlerRegistry {
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.all([...this.connections].map((c) => c.whenIdle())), grace]);
     clearTimeout(timer);
+    // Ended, not destroyed: a reply still in the socket's buffer reaches its caller.
+    await Promise.all([...this.connections].map((c) => c.end(500)));
     await this.close();
     await Promise.all(closing);
   }

@@ -20,6 +20,8 @@ import type { PooledVm, PoolStatus } from './pool-protocol';
 
 /** A handed-over VM whose shim has not leased it by then is killed (its shim never came up). */
 const LEASE_WAIT_MS = 60_000;
+/** How many times (a second apart) a dead VM's directory removal is tried. */
+const REMOVE_ATTEMPTS = 60;
 /** Pause before the next start after a failed one. */
 const RETRY_AFTER_FAILURE_MS = 10_000;
 
@@ -164,7 +166,14 @@ export class VmPool {
       clearTimeout(entry.leaseTimer);
       this.handedOver.delete(vm.handover.name);
     }
-    const left = await removeTree(vm.dir).catch((err: Error) => [err.message]);
+    // A handed-over VM's shim may still be taking its share's mounts apart (in the VM's mount
+    // namespace, where they keep the directories busy): try again for a while.
+    let left: string[] = [];
+    for (let attempt = 0; attempt < REMOVE_ATTEMPTS; attempt++) {
+      left = await removeTree(vm.dir).catch((err: Error) => [err.message]);
+      if (left.length === 0) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     if (left.length > 0) this.options.log.warn({ vm: vm.name, left }, 'pool VM directory not fully removed');
     this.kick();
   }
