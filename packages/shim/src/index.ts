@@ -38,6 +38,7 @@ export { servePool } from './pool/pool-server';
 export { poolStatus, claimPoolVm } from './pool/pool-client';
 export type { PoolStatus, PooledVm } from './pool/pool-protocol';
 export { createLogger, flushLogger, silentLogger } from './framework/logging';
+export { processArgv } from './framework/pid-alive';
 
 /**** Agent client ****/
 export { KataAgentClient } from './agent/agent-client';

@@ -5,7 +5,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createLogger, flushLogger, poolStatus, servePool, VmPool, type ShimConfig } from '@kata-ts/shim';
+import { createLogger, flushLogger, poolStatus, processArgv, servePool, VmPool, type ShimConfig } from '@kata-ts/shim';
 import type { Output } from '../output';
 
 const pidFileOf = (config: ShimConfig) => path.join(path.dirname(config.factory.vmCacheEndpoint), 'factory.pid');
@@ -48,7 +48,7 @@ export async function serveFactory(config: ShimConfig, out: Output): Promise<num
 async function runningFactoryPid(config: ShimConfig): Promise<number | undefined> {
   const pid = Number((await fs.readFile(pidFileOf(config), 'utf8').catch(() => '')).trim());
   if (!Number.isInteger(pid) || pid <= 1) return undefined;
-  const argv = (await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString('utf8').split('\0');
+  const argv = await processArgv(pid);
   return argv.includes('factory') && argv.includes('serve') ? pid : undefined;
 }
 

@@ -1,3 +1,5 @@
+import { promises as fs } from 'node:fs';
+
 /** Whether a process exists (signal 0). EPERM means it exists but is someone else's. */
 export function pidAlive(pid: number): boolean {
   try {
@@ -6,4 +8,11 @@ export function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** A process's argv from /proc/<pid>/cmdline; empty when it is gone, a zombie or not a real pid. */
+export async function processArgv(pid: number): Promise<string[]> {
+  if (!Number.isInteger(pid) || pid <= 1) return [];
+  const raw = await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0));
+  return raw.toString('utf8').split('\0').filter(Boolean);
 }

@@ -10,6 +10,7 @@ import type { Hypervisor, VmExit } from './hypervisor';
 import { hotplugDimm } from './memory-hotplug';
 import { QmpClient } from './qmp';
 import { dialUnix } from './unix-dial';
+import { processArgv } from '../framework/pid-alive';
 import { promises as fs } from 'node:fs';
 
 /** What the pool tells the shim about the VM it hands over. */
@@ -80,14 +81,13 @@ export class AdoptedQemu implements Hypervisor {
     // The state is the field after the parenthesised command name (which may itself hold spaces).
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
     if (!stat || state === 'Z' || state === 'X') return true;
-    const argv = (await fs.readFile(`/proc/${this.vm.qemuPid}/cmdline`).catch(() => Buffer.alloc(0))).toString('utf8');
-    return argv.length > 0 && !argv.split('\0').includes(this.vm.name);
+    const argv = await processArgv(this.vm.qemuPid);
+    return argv.length > 0 && !argv.includes(this.vm.name);
   }
 
   /** Whether the pid still runs the QEMU that was handed over (pids get reused). */
   private async isOurs(): Promise<boolean> {
-    const raw = await fs.readFile(`/proc/${this.vm.qemuPid}/cmdline`).catch(() => Buffer.alloc(0));
-    return raw.toString('utf8').split('\0').includes(this.vm.name);
+    return (await processArgv(this.vm.qemuPid)).includes(this.vm.name);
   }
 
   stop(): Promise<void> {

@@ -4,12 +4,13 @@
  * to exactly one shim (take), after which the factory only reaps it; kills a handed-over VM whose
  * shim never took a lease on it, or whose lease connection closed (the shim died).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import type { ShimConfig } from '../config/config';
 import { messageOf } from '../errors';
 import type { Logger } from '../framework/logging';
+import { processArgv } from '../framework/pid-alive';
 import { removeTree } from '../fs/safe-remove';
 import { chooseAccel } from '../hypervisor/accel';
 import type { TemplateFiles } from '../hypervisor/template-store';
@@ -184,8 +185,7 @@ export class VmPool {
     if (names.length === 0) return;
     const running = new Set<string>();
     for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
-      const argv = (await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString('utf8').split('\0');
-      for (const a of argv) if (a.startsWith('sandbox-pool-')) running.add(a.slice('sandbox-'.length));
+      for (const a of await processArgv(Number(pid))) if (a.startsWith('sandbox-pool-')) running.add(a.slice('sandbox-'.length));
     }
     for (const name of names) if (!running.has(name)) await removeTree(path.join(this.options.dir, name)).catch(() => undefined);
   }

@@ -4,19 +4,12 @@
  * command line proves it belongs to this sandbox, since pids get reused), unmount anything under the
  * sandbox directory and remove it. Quick and idempotent: a second run finds nothing.
  */
-import { promises as fs } from 'node:fs';
 import type { Logger } from '../framework/logging';
 import { mountPoints, unmount } from '../fs/mount';
 import { removeTree } from '../fs/safe-remove';
 import { teardownRecordedNetwork } from '../network/pod-network';
 import { readBundleRecord, readSandboxRecord } from './sandbox-files';
-import { pidAlive as alive } from '../framework/pid-alive';
-
-async function cmdline(pid: number): Promise<string[]> {
-  if (!Number.isInteger(pid) || pid <= 1) return [];
-  const raw = await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0));
-  return raw.toString('utf8').split('\0').filter(Boolean);
-}
+import { pidAlive as alive, processArgv } from '../framework/pid-alive';
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -29,7 +22,7 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 
 /** Kills `pid` if its argv passes `belongs`; waits for it to go. */
 async function killIfOurs(pid: number, belongs: (argv: string[]) => boolean, graceMs: number, log: Logger): Promise<void> {
-  const argv = await cmdline(pid);
+  const argv = await processArgv(pid);
   if (argv.length === 0 || !belongs(argv)) return;
   if (graceMs > 0 && (await waitGone(pid, graceMs))) return;
   log.warn({ pid, argv: argv.slice(0, 3) }, 'delete: killing a leftover process');
