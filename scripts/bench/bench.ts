@@ -17,6 +17,7 @@
  * left alone). usage (as root, after scripts/install.sh):
  *   npx tsx scripts/bench/bench.ts [--runs 5] [--burst 10] [--series 50] [--pods 5] [--mib 16]
  *     [--only start,burst,series,io,memory]   (a partial run prints its rows and writes nothing)
+ *     [--set key=value ...]                  (a configuration key for every kata-ts variant, e.g. tcg_tb_size=32)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,9 +120,16 @@ async function main(): Promise<void> {
     clone: path.join(tmp, 'clone.toml'),
     cold: path.join(tmp, 'cold.toml'),
   };
-  writeFileSync(configs.pool, installedConfigWith({ vm_cache_number: 2, vm_cache_endpoint: endpoint }));
-  writeFileSync(configs.clone, installedConfigWith({ vm_cache_number: 0 }));
-  writeFileSync(configs.cold, installedConfigWith({ vm_cache_number: 0, enable_template: false }));
+  // --set key=value (repeatable): a configuration key changed for every kata-ts variant (e.g. tcg_tb_size=32).
+  const extra: Record<string, string | number | boolean> = {};
+  process.argv.forEach((a, i) => {
+    if (a !== '--set') return;
+    const [key, value = ''] = (process.argv[i + 1] ?? '').split('=');
+    extra[key!] = value === 'true' || value === 'false' ? value === 'true' : /^\d+$/.test(value) ? Number(value) : value;
+  });
+  writeFileSync(configs.pool, installedConfigWith({ ...extra, vm_cache_number: 2, vm_cache_endpoint: endpoint }));
+  writeFileSync(configs.clone, installedConfigWith({ ...extra, vm_cache_number: 0 }));
+  writeFileSync(configs.cold, installedConfigWith({ ...extra, vm_cache_number: 0, enable_template: false }));
   const gvisorWrapper = path.join(tmp, 'runsc-wrapper');
   writeFileSync(gvisorWrapper, '#!/bin/sh\nexec runsc --network=none --ignore-cgroups "$@"\n', { mode: 0o755 });
   const kata = (name: string, file: string): Runtime => ({ name, flags: ['--runtime', 'io.containerd.kata.v2', '--runtime-config-path', file] });
