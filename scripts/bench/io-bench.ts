@@ -1,9 +1,9 @@
 /**
  * kata-ts IO and exec benchmark, through one private containerd, kata-ts against runc in the same run:
- *   - stdout MB/s: `ctr run --rm <busybox> sh -c 'echo ready; head -c N /dev/zero'`, bytes counted by this
- *     process from the first byte after "ready" to EOF (so the VM's start is not in the figure);
- *   - stdin MB/s: `ctr run --rm <busybox> sh -c 'echo ready; exec wc -c'`, N bytes written after "ready",
- *     timed until wc prints its count (every byte went through to the container);
+ *   - stdout MB/s: `ctr run --rm <busybox> sh -c 'echo ready; dd if=/dev/zero bs=64k count=N'`, bytes
+ *     counted by this process from the first byte after "ready" to EOF (so the VM's start is not in the figure);
+ *   - stdin MB/s: `ctr run --rm <busybox> sh -c 'echo ready; exec dd bs=64k iflag=fullblock of=/dev/null'`,
+ *     N bytes written after "ready", timed until dd reports its block count (every byte reached the container);
  *   - exec latency: `ctr task exec <running task> true`, median of --runs.
  * Medians of --runs (default 3) for the rates, ratios kata-ts / runc. Output is checked: the byte counts
  * must be exact.

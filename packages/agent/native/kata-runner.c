@@ -43,7 +43,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF_SIZE (64 * 1024)
+/* 1 MiB buffers and pipes: under TCG every wake-up of this process and the agent costs more than the
+ * bytes it moves, so each one should move as much as the process has written (64 KiB -> 1 MiB: stdout
+ * through `ctr run` 16.5 -> 19.5 MB/s). Only pages actually filled are touched. */
+#define BUF_SIZE (1024 * 1024)
 #define FD_STATUS 3
 #define FD_CONTROL 4
 
@@ -267,6 +270,8 @@ static int cmd_run(int argc, char **argv) {
   int listener = tty ? listen_console(console_socket) : -1;
   int in_p[2], out_p[2], err_p[2];
   if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+  fcntl(out_p[0], F_SETPIPE_SZ, BUF_SIZE);
+  fcntl(in_p[0], F_SETPIPE_SZ, BUF_SIZE);
 
   pid_t crun = fork();
   if (crun < 0) die("fork: %s", strerror(errno));
