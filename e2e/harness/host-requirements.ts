@@ -1,7 +1,8 @@
 /**
- * Gates for tests that need root and real containerd. Where the host cannot run them they are skipped
- * with the reason in the suite name; where they must run (CI, or KATA_TS_REQUIRE_HOST_TESTS=1) a
- * missing requirement fails the suite instead of hiding it.
+ * Gates for tests that need something of the host (root, real containerd, AF_VSOCK, QEMU...). Where
+ * the host cannot run them they are skipped with the reason in the test or suite name; where they must
+ * run (CI, or KATA_TS_REQUIRE_HOST_TESTS=1) a missing requirement fails instead of hiding it.
+ * Packages' tests import this file directly (not the harness index, which pulls in containerd helpers).
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -36,18 +37,23 @@ export function hostTestsRequired(): boolean {
   return !!process.env.CI || process.env.KATA_TS_REQUIRE_HOST_TESTS === '1';
 }
 
+/** The error a required but missing prerequisite fails with. */
+function missing(name: string, reason: string): Error {
+  return new Error(`${name}: ${reason} (required here: CI or KATA_TS_REQUIRE_HOST_TESTS=1)`);
+}
+
 /**
- * `describe` for suites that start a private containerd: runs them as root with containerd installed,
- * skips them elsewhere with a clear reason, and fails them where host tests are required.
+ * `describe` for a suite that needs something of the host; `reason` says what is missing (undefined:
+ * nothing is). Decided at collection time: the suite runs when nothing is missing, fails where host
+ * tests are required, and is skipped elsewhere with the reason in its name (counted as skipped).
  */
-export function describeIfRoot(name: string, fn: () => void): void {
-  const reason = containerdSkipReason();
+export function describeNeeding(reason: string | undefined, name: string, fn: () => void): void {
   if (reason === undefined) {
     describe(name, fn);
   } else if (hostTestsRequired()) {
     describe(name, () => {
       it('has what it needs on this host', () => {
-        throw new Error(`${name}: ${reason} (required here: CI or KATA_TS_REQUIRE_HOST_TESTS=1)`);
+        throw missing(name, reason);
       });
     });
   } else {
@@ -55,4 +61,30 @@ export function describeIfRoot(name: string, fn: () => void): void {
     process.stderr.write(`skipping "${name}": ${reason}\n`);
     describe.skip(`${name} [skipped: ${reason}]`, fn);
   }
+}
+
+/** `it` with the same rule as describeNeeding, for one test of a suite that otherwise runs anywhere. */
+export function itNeeding(reason: string | undefined, name: string, fn: jest.ProvidesCallback, timeoutMs?: number): void {
+  if (reason === undefined) {
+    it(name, fn, timeoutMs);
+  } else if (hostTestsRequired()) {
+    it(name, () => {
+      throw missing(name, reason);
+    });
+  } else {
+    it.skip(`${name} [skipped: ${reason}]`, fn, timeoutMs);
+  }
+}
+
+/** Why this process cannot act as another user (tests that run a peer as nobody), or undefined. */
+export function rootSkipReason(): string | undefined {
+  return process.geteuid?.() === 0 ? undefined : 'needs root';
+}
+
+/**
+ * `describe` for suites that start a private containerd: runs them as root with containerd installed,
+ * skips them elsewhere with a clear reason, and fails them where host tests are required.
+ */
+export function describeIfRoot(name: string, fn: () => void): void {
+  describeNeeding(containerdSkipReason(), name, fn);
 }

@@ -5,7 +5,7 @@
  */
 
 /**** Gating ****/
-export { containerdSkipReason, describeIfRoot, hostTestsRequired, which } from './host-requirements';
+export { containerdSkipReason, describeIfRoot, describeNeeding, hostTestsRequired, itNeeding, rootSkipReason, which } from './host-requirements';
 
 /**** Fixtures ****/
 export { PrivateContainerd } from './containerd';

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { native } from './native';
 import { isSameUser, peerCredentials } from './peer-credentials';
+import { itNeeding, rootSkipReason } from '../../../e2e/harness/host-requirements';
 
 describe('peerCredentials (SO_PEERCRED)', () => {
   let dir: string;
@@ -65,8 +66,8 @@ describe('peerCredentials (SO_PEERCRED)', () => {
     expect(() => peerCredentials(serverSide)).toThrow(expect.objectContaining({ code: 'ERR_PEERCRED_NO_FD' }));
   });
 
-  // Needs root to run the peer as another user; skipped otherwise.
-  (process.geteuid?.() === 0 ? it : it.skip)('reports a peer of another user as such (root only)', async () => {
+  // Needs root to run the peer as another user: skipped by name elsewhere, a failure where host tests are required.
+  itNeeding(rootSkipReason(), 'reports a peer of another user as such', async () => {
     const sock = path.join(dir, 'other.sock');
     const got = new Promise<net.Socket>((resolve) => {
       server = net.createServer((s) => resolve(s));

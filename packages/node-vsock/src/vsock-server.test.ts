@@ -1,33 +1,85 @@
 // On the development host only listening sockets are created: never connect from here (the
 // machine's vsock peer is not ours). The accept/connect round trip runs in the test VM
 // (test/vm-loopback.mjs).
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
 
+import { itNeeding } from '../../../e2e/harness/host-requirements';
 import { VMADDR_CID_ANY, VMADDR_PORT_ANY } from './constants';
+import { errnoError } from './errors';
 import { native } from './native';
 import { createServer, VsockServer } from './vsock-server';
 
 /** Codes with which a machine without usable AF_VSOCK may refuse a listening socket. */
 const UNAVAILABLE = ['EAFNOSUPPORT', 'ENODEV', 'EADDRNOTAVAIL', 'EACCES', 'EPERM', 'ESOCKTNOSUPPORT'];
 
-/** Listens on a kernel-chosen port; resolves with the error instead when vsock is unavailable. */
+/**
+ * Why this machine cannot listen on AF_VSOCK, or undefined when it can: decided at collection time
+ * (socket, bind to any port, listen, close; nothing is connected), so that the tests which need a
+ * listening socket are skipped by name, or fail where host tests are required.
+ */
+function vsockListenUnavailable(): string | undefined {
+  const b = native();
+  const fd = b.vsockSocket();
+  if (fd < 0) return `no AF_VSOCK here (${errnoError(fd, 'socket').message})`;
+  try {
+    const bound = b.vsockBind(fd, VMADDR_CID_ANY, VMADDR_PORT_ANY);
+    if (bound < 0) return `no AF_VSOCK here (${errnoError(bound, 'bind').message})`;
+    const listening = b.listen(fd, 1);
+    if (listening < 0) return `no AF_VSOCK here (${errnoError(listening, 'listen').message})`;
+    return undefined;
+  } finally {
+    b.close(fd);
+  }
+}
+
+const noVsock = vsockListenUnavailable();
+
+/** Listens on a kernel-chosen port; resolves with the error instead. */
 async function listenAnyPort(server: VsockServer): Promise<Error | undefined> {
   server.listen({ port: VMADDR_PORT_ANY, cid: VMADDR_CID_ANY });
   const outcome = await Promise.race([once(server, 'listening').then(() => undefined), once(server, 'error').then(([e]) => e as Error)]);
   return outcome;
 }
 
+/** Listens on a kernel-chosen port, failing the test if it cannot (the gate said it can). */
+async function listening(server: VsockServer): Promise<VsockServer> {
+  const error = await listenAnyPort(server);
+  if (error) throw error;
+  return server;
+}
+
+/**
+ * Runs a node process that listens with a VsockServer, then closes it from a timer that does not
+ * itself hold the event loop. Its output says how far it got: a process that the server keeps alive
+ * prints "closing"; one whose server lets go exits before that.
+ */
+async function childListening(setup: 'unref before listen, ref after' | 'ref, then unref after listen'): Promise<{ output: string; code: number | null }> {
+  const before = setup === 'unref before listen, ref after' ? 'server.unref();' : 'server.ref();';
+  const after = setup === 'unref before listen, ref after' ? 'server.ref();' : 'server.unref();';
+  const script = `
+    const { VsockServer } = require(${JSON.stringify(path.join(__dirname, 'vsock-server.ts'))});
+    const server = new VsockServer();
+    server.on('error', (e) => { console.error(e); process.exit(2); });
+    ${before}
+    server.listen({ port: ${VMADDR_PORT_ANY}, cid: ${VMADDR_CID_ANY} }, () => {
+      ${after}
+      process.stdout.write('listening\\n');
+      setTimeout(() => { process.stdout.write('closing\\n'); server.close(); }, 1000).unref();
+    });`;
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(deadline);
+  return { output, code };
+}
+
 describe('VsockServer (listen only)', () => {
-  it('listens, reports the kernel-chosen port, and closes its descriptor, or fails with a clear errno error', async () => {
-    const server = createServer();
-    const error = await listenAnyPort(server);
-    if (error) {
-      // Not every machine has vsock; then the error must say why, Node-style.
-      expect(error).toMatchObject({ syscall: expect.stringMatching(/^(socket|bind|listen)$/) });
-      expect(UNAVAILABLE).toContain((error as NodeJS.ErrnoException).code);
-      expect(server.listening).toBe(false);
-      return;
-    }
+  itNeeding(noVsock, 'listens, reports the kernel-chosen port, and closes its descriptor', async () => {
+    const server = await listening(createServer());
     expect(server.listening).toBe(true);
     const address = server.address()!;
     expect(address.cid).toBe(VMADDR_CID_ANY);
@@ -39,9 +91,17 @@ describe('VsockServer (listen only)', () => {
     expect(server.address()).toBeNull();
   });
 
-  it('reports EADDRINUSE for a port that is taken', async () => {
-    const first = new VsockServer();
-    if (await listenAnyPort(first)) return; // no vsock here: covered by the test above
+  // The other side of the gate above: where vsock is missing, listen() must say why, Node-style.
+  (noVsock ? it : it.skip)(`fails listen() with a clear errno error where AF_VSOCK is unavailable${noVsock ? '' : ' [skipped: AF_VSOCK works here]'}`, async () => {
+    const server = createServer();
+    const error = await listenAnyPort(server);
+    expect(error).toMatchObject({ syscall: expect.stringMatching(/^(socket|bind|listen)$/) });
+    expect(UNAVAILABLE).toContain((error as NodeJS.ErrnoException).code);
+    expect(server.listening).toBe(false);
+  });
+
+  itNeeding(noVsock, 'reports EADDRINUSE for a port that is taken', async () => {
+    const first = await listening(new VsockServer());
     const second = new VsockServer();
     second.listen(first.address()!.port);
     const [error] = (await once(second, 'error')) as [NodeJS.ErrnoException];
@@ -52,21 +112,20 @@ describe('VsockServer (listen only)', () => {
     await once(first, 'close');
   });
 
-  it('refuses a second listen() while listening', async () => {
-    const server = new VsockServer();
-    if (await listenAnyPort(server)) return;
+  itNeeding(noVsock, 'refuses a second listen() while listening', async () => {
+    const server = await listening(new VsockServer());
     expect(() => server.listen(VMADDR_PORT_ANY)).toThrow(expect.objectContaining({ code: 'ERR_SERVER_ALREADY_LISTEN' }));
     server.close();
     await once(server, 'close');
   });
 
-  it('lets unref() release the event loop (checked by not hanging jest)', async () => {
-    const server = new VsockServer().unref();
-    if (await listenAnyPort(server)) return;
-    server.ref().unref();
-    server.close();
-    await once(server, 'close');
-  });
+  // In a child process: whether a process exits by itself is the only observable of ref/unref.
+  itNeeding(noVsock, 'lets unref() release the event loop, and ref() hold it again, before and after listen()', async () => {
+    const unrefd = await childListening('ref, then unref after listen');
+    expect(unrefd).toEqual({ output: 'listening\n', code: 0 });
+    const refd = await childListening('unref before listen, ref after');
+    expect(refd).toEqual({ output: 'listening\nclosing\n', code: 0 });
+  }, 30_000);
 
   it('answers close() on a server that is not listening with ERR_SERVER_NOT_RUNNING', async () => {
     const error = await new Promise<Error | undefined>((resolve) => new VsockServer().close(resolve));
