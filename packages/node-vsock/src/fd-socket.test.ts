@@ -90,13 +90,37 @@ describe('FdSocket', () => {
   });
 
   it('ends its own side once the peer ends, unless allowHalfOpen', async () => {
+    // Default: b sees EOF and ends its writable side by itself (nobody calls b.end()), so a reads EOF.
     const [a, b] = socketPair();
-    b.resume();
+    const bEnded = once(b, 'end');
+    const bFinished = once(b, 'finish');
     const aEnded = once(a, 'end');
+    b.resume();
     a.resume();
     a.end();
-    await aEnded; // b saw EOF, ended its writable side, and a read that EOF in turn
+    await bEnded;
+    await bFinished;
+    expect(b.writableEnded).toBe(true);
+    await aEnded;
     await Promise.all([closed(a), closed(b)]);
+
+    // allowHalfOpen: d sees EOF but keeps its writable side open until it ends it; c reads what d
+    // writes after the EOF, and sees EOF only when d ends.
+    const [c, d] = socketPair({}, { allowHalfOpen: true });
+    const dEnded = once(d, 'end');
+    let cEnded = false;
+    c.once('end', () => (cEnded = true));
+    const fromD = collect(c);
+    d.resume();
+    c.end();
+    await dEnded;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(d.writableEnded).toBe(false);
+    expect(d.writable).toBe(true);
+    expect(cEnded).toBe(false);
+    d.end('after your EOF');
+    expect((await fromD).toString()).toBe('after your EOF');
+    await Promise.all([closed(c), closed(d)]);
   });
 
   it('closes its descriptor on destroy and emits close exactly once', async () => {
