@@ -1,19 +1,19 @@
 // The agent on this host (not PID 1) on a unix socket, driven through the AgentService wire API only,
 // with real crun containers from a busybox rootfs.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Code } from 'ttrpc-ts';
+import { describeNeeding } from '../../../e2e/harness/host-requirements';
 import { hostAgentSupported, HostAgent, startHostAgent } from './harness/agent-host';
 import { makeBusyboxRootfs } from './harness/rootfs';
 import { busyboxSpec } from './harness/spec';
 import { readAll, zombiesUnder } from './harness/io';
 
-const skip = hostAgentSupported();
-const describeHost = skip ? describe.skip : describe;
 jest.setTimeout(60_000);
 
-describeHost('agent in host mode', () => {
+describeNeeding(hostAgentSupported(), 'agent in host mode', () => {
   let h: HostAgent;
   let n = 0;
   const newContainer = async (args: string[], opts: Parameters<typeof busyboxSpec>[1] = {}): Promise<string> => {
@@ -174,7 +174,9 @@ describeHost('agent in host mode', () => {
     expect(m.metrics).toMatch(/^kata_agent_rss_file \d+/m);
     expect(m.metrics).toMatch(/^kata_guest_meminfo\{item="MemTotal"\} \d+/m);
     expect((await h.agent.listInterfaces({})).Interfaces.some((i) => i.name === 'lo')).toBe(true);
-    await h.agent.listRoutes({});
+    // Host mode shares the host's network namespace: the IPv4 routes are those of the main table.
+    const routes4 = (await h.agent.listRoutes({})).Routes.filter((r) => r.family === 0);
+    expect(routes4.map(({ dest, gateway, device }) => ({ dest: dest ?? '', gateway: gateway ?? '', device: device ?? '' })).sort(byRoute)).toEqual(hostRoutes4().sort(byRoute));
     await expect(h.agent.setIPTables({ isIpv6: false, data: Buffer.from('') })).rejects.toMatchObject({ code: Code.UNIMPLEMENTED });
     await expect(h.agent.updateRoutes({ routes: { Routes: [] } })).rejects.toMatchObject({ code: Code.FAILED_PRECONDITION });
   });
@@ -191,6 +193,21 @@ describeHost('agent in host mode', () => {
     expect(zombiesUnder(h.proc.pid!)).toEqual([]);
   });
 });
+
+interface RouteKey {
+  dest: string;
+  gateway: string;
+  device: string;
+}
+const byRoute = (a: RouteKey, b: RouteKey): number => JSON.stringify(a).localeCompare(JSON.stringify(b));
+
+/** This host's IPv4 main-table routes as `ip -j route` reports them, in the agent's terms ('' = default). */
+function hostRoutes4(): RouteKey[] {
+  const routes = JSON.parse(execFileSync('ip', ['-j', '-4', 'route', 'show', 'table', 'main'], { encoding: 'utf8' })) as { dst: string; gateway?: string; dev?: string }[];
+  return routes
+    .filter((r) => r.dev !== undefined)
+    .map((r) => ({ dest: r.dst === 'default' ? '' : r.dst.includes('/') ? r.dst : `${r.dst}/32`, gateway: r.gateway ?? '', device: r.dev! }));
+}
 
 function agentPid(h: HostAgent): number {
   // unshare execs sh, which execs node: the child's pid is the agent's.
