@@ -8,6 +8,7 @@
  *
  * Uses the installed shim, configuration and guest image (scripts/install.sh). One VM boot.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -77,6 +78,48 @@ describeKata('kata-ts across a containerd restart', () => describe.each(containe
     const footprint = { paths: [path.join(KATA_STATE_DIR, 'sbs', id), socket, ctd.bundleDir(id)], pids: [shimPid!, qemuPid] };
     let left = await findLeftovers(footprint);
     await waitUntil(async () => JSON.stringify((left = await findLeftovers(footprint))) === JSON.stringify(NO_LEFTOVERS), 20_000, 200);
+    expect(left).toEqual(NO_LEFTOVERS);
+  }, TEST_TIMEOUT_MS);
+
+  // Issue 11: containerd SIGKILLed while the shim was still booting a pod's VM. containerd 1.x reloads
+  // the shim and gets the task once the create finished; 2.x finds a shim with no task, calls it
+  // leaked and sends Delete + Shutdown. Either way the pod must be removable and the VM must not
+  // outlive its shim.
+  it('removes a pod whose create was cut short by containerd being killed, leaving no VM behind', async () => {
+    const crashId = `${id}-crash`;
+    const ctr = spawn(ctd.program('ctr'), ctd.ctrArgs(['run', '-d', '--null-io', '--runtime', RUNTIME, image, crashId, 'sleep', '600']), { stdio: 'ignore' });
+    const ctrExited = new Promise((resolve) => ctr.once('exit', resolve));
+    // The sandbox record names QEMU as soon as it runs: from then on the create is mid-boot.
+    const recordPath = path.join(KATA_STATE_DIR, 'sbs', crashId, 'sandbox.json');
+    let record: { shimPid?: number; hypervisorPid?: number } = {};
+    expect(await waitUntil(() => {
+      try {
+        record = JSON.parse(readFileSync(recordPath, 'utf8')) as typeof record;
+      } catch {
+        return false;
+      }
+      return (record.hypervisorPid ?? 0) > 0;
+    }, 120_000, 20)).toBe(true);
+    const created = (await ctd.tasks()).some((t) => t.id === crashId);
+    const socket = ctd.shimSocket(crashId);
+    await ctd.restart(15_000, true);
+    await ctrExited;
+
+    // 1.x: the task comes back once the shim's create is done; 2.x: the shim was reaped and left.
+    await waitUntil(async () => (await ctd.tasks()).some((t) => t.id === crashId) || !(await isAlive(record.shimPid!)), 60_000, 200);
+    const task = (await ctd.tasks()).find((t) => t.id === crashId);
+    process.stderr.write(`${ctd.flavour.label}: create ${created ? 'had' : 'had not'} returned when containerd was killed; afterwards the task is ${task ? task.status : 'gone (shim reaped)'}\n`);
+    if (task) {
+      expect(['CREATED', 'RUNNING']).toContain(task.status);
+      await ctd.ctrOk(['task', 'kill', '-s', 'SIGKILL', crashId]);
+      expect(await waitUntil(async () => (await ctd.tasks()).find((t) => t.id === crashId)?.status === 'STOPPED', 30_000, 100)).toBe(true);
+      await ctd.ctrOk(['task', 'delete', crashId]);
+    }
+    await ctd.ctrOk(['containers', 'delete', crashId]);
+
+    const footprint = { paths: [path.join(KATA_STATE_DIR, 'sbs', crashId), socket, ctd.bundleDir(crashId)], pids: [record.shimPid!, record.hypervisorPid!] };
+    let left = await findLeftovers(footprint);
+    await waitUntil(async () => JSON.stringify((left = await findLeftovers(footprint))) === JSON.stringify(NO_LEFTOVERS), 30_000, 200);
     expect(left).toEqual(NO_LEFTOVERS);
   }, TEST_TIMEOUT_MS);
 }));

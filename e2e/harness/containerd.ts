@@ -102,11 +102,13 @@ export class PrivateContainerd {
   }
 
   /**
-   * Stops containerd (SIGTERM to its pid; shims and their tasks keep running) and starts it again
-   * with the same config, root and state, as a node's containerd restart does.
+   * Stops containerd (SIGTERM to its pid, or SIGKILL with `crash`, as an OOM kill or a node's
+   * watchdog does; shims and their tasks keep running) and starts it again with the same config,
+   * root and state, as a node's containerd restart does.
    */
-  async restart(startTimeoutMs = 15_000): Promise<void> {
-    if (this.child.pid) await terminate(this.child.pid, 10_000);
+  async restart(startTimeoutMs = 15_000, crash = false): Promise<void> {
+    if (this.child.pid && crash) process.kill(this.child.pid, 'SIGKILL');
+    else if (this.child.pid) await terminate(this.child.pid, 10_000);
     await waitUntil(() => this.exited, 5_000);
     this.child = this.spawnDaemon();
     await this.waitReady(startTimeoutMs);

@@ -88,6 +88,13 @@ export class TaskRuntime implements PodHost {
   private stopping: Promise<void> | undefined;
   /** The VM was started through the Sandbox API: Task.Shutdown leaves it to ShutdownSandbox. */
   private podHeld = false;
+  /**
+   * The process is on its way out (Shutdown with no task, SIGTERM): a create still in flight is
+   * abandoned. containerd 2.x, restarted while a create was running, finds a shim with no task
+   * (Pids: not found), calls it leaked and sends Delete + Shutdown; the VM that create was booting
+   * must go with the shim, not outlive it.
+   */
+  private closing = false;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.events = new TaskEventSink(deps.publisher);
@@ -110,6 +117,7 @@ export class TaskRuntime implements PodHost {
 
   private async doCreate(input: CreateTaskInput): Promise<number> {
     const { id, bundle } = input;
+    this.refuseWhileClosing(id);
     if (this.stopping) throw new FailedPreconditionError(`sandbox ${this.vm?.id ?? ''} is stopping`);
     if (this.containers.has(id)) throw new AlreadyExistsError(`container ${id} already exists`);
     const spec = await readSpec(bundle);
@@ -133,6 +141,7 @@ export class TaskRuntime implements PodHost {
     }
     vm.ensureAlive();
     try {
+      this.refuseWhileClosing(id);
       if (!bootedHere) await runCreateHooks(spec, hookState(spec, { id, bundle, status: 'creating', pid: vm.pid }), log);
       await writeBundleRecord(bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: bootedHere });
       if (placement.kind === 'pod-container') await this.growForMemoryLimit(vm, id, requestedSizing(spec, 'pod-container').memoryMiB);
@@ -153,6 +162,7 @@ export class TaskRuntime implements PodHost {
       phases.mark('specMs');
       await vm.agent.createContainer({ containerId: id, execId: id, storages: [], spec: guest.spec, sandboxPidns: guest.sandboxPidns });
       phases.mark('agentCreateMs');
+      this.refuseWhileClosing(id);
     } catch (err) {
       log.error({ err: messageOf(err) }, 'create failed');
       this.memoryHotplug?.limitsMiB.delete(id);
@@ -169,6 +179,11 @@ export class TaskRuntime implements PodHost {
     this.events.create(id, bundle, input.rootfs, input.stdio, vm.pid);
     log.info({ kind: placement.kind, ...phases.done() }, 'container created');
     return vm.pid;
+  }
+
+  /** A create that started before the shim began to exit ends with an error (its VM and share are undone). */
+  private refuseWhileClosing(id: string): void {
+    if (this.closing) throw new FailedPreconditionError(`container ${id} not created: the shim is shutting down`);
   }
 
   /** Loads the configuration (runtime options, then allowed annotations) and boots the pod's VM. */
@@ -325,12 +340,16 @@ export class TaskRuntime implements PodHost {
    */
   async shutdown(): Promise<void> {
     if (this.containers.size > 0 || this.podHeld) return;
+    // A create in flight is abandoned; close() waits for it to undo itself before the VM is stopped.
+    this.closing = true;
     await this.stopVm();
     this.deps.requestExit();
   }
 
-  /** Stops everything (the process is exiting). */
+  /** Stops everything (the process is exiting), once a create in flight has given up. */
   async close(): Promise<void> {
+    this.closing = true;
+    await this.createMutex.run(async () => undefined);
     await this.stopVm();
     for (const c of this.containers.values()) c.markAllExited(UNKNOWN_EXIT_STATUS);
   }

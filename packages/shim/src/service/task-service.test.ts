@@ -297,6 +297,26 @@ describe('Task service over a fake agent', () => {
     expect(h.vms[0]!.stopped).toBeGreaterThan(0);
   });
 
+  it('Shutdown while the first create is still booting (containerd 2.x reaping a shim it thinks leaked): the create fails and its VM stops', async () => {
+    const release = h.holdBoots();
+    const bundle = await h.bundle('c1', ['sleep']);
+    const created = code(h.task.create({ id: 'c1', bundle, stdout: '', stderr: '', stdin: '' }));
+    while (h.bootsBegun === 0) await new Promise((r) => setTimeout(r, 5));
+    // What containerd 2.x sees when it reloads the shim: no task yet, so it deletes and shuts down.
+    expect(await code(h.task.pids({ id: 'c1' }))).toBe(Code.NOT_FOUND);
+    expect(await code(h.task.delete({ id: 'c1' }))).toBe(Code.NOT_FOUND);
+    await h.task.shutdown({ id: 'c1' });
+    expect(h.exitRequested).toBe(1);
+    const closed = h.runtime.close(); // what serve does once the exit is requested
+    release();
+    expect(await created).toBe(Code.FAILED_PRECONDITION);
+    await closed;
+    expect(h.vms).toHaveLength(1);
+    expect(h.vms[0]!.stopped).toBeGreaterThan(0);
+    expect(h.agent.methods()).not.toContain('CreateContainer');
+    expect(await code(h.task.state({ id: 'c1' }))).toBe(Code.NOT_FOUND);
+  });
+
   it('delivers a ResizePty made before start once the process runs, and publishes OOM', async () => {
     const bundle = await h.bundle('c1', ['sleep']);
     await h.task.create({ id: 'c1', bundle, terminal: true });

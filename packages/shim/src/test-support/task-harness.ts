@@ -36,6 +36,9 @@ export class TaskHarness {
   readonly publisher = new RecordingPublisher();
   readonly vms: FakeVm[] = [];
   exitRequested = 0;
+  /** Boots that have begun (a held boot counts before it completes). */
+  bootsBegun = 0;
+  private bootGate: Promise<void> | undefined;
   task!: ServiceClient<typeof TaskService>;
   sandbox!: ServiceClient<typeof SandboxService>;
   runtime!: TaskRuntime;
@@ -55,6 +58,8 @@ export class TaskHarness {
       oomFiles: true,
       loadConfig: async () => defaultConfig(),
       bootSandbox: async (req) => {
+        h.bootsBegun++;
+        await h.bootGate;
         await req.createHooks?.(undefined); // as boot.ts does before the VM starts (no netns here)
         const vm = await FakeVm.boot(h.agent, req, path.join(dir, 'sbs', req.sandboxId));
         h.vms.push(vm);
@@ -69,6 +74,16 @@ export class TaskHarness {
     h.task = createServiceClient(h.client, TaskService);
     h.sandbox = createServiceClient(h.client, SandboxService);
     return h;
+  }
+
+  /** Holds every VM boot until the returned function is called (a create caught mid-boot). */
+  holdBoots(): () => void {
+    let release!: () => void;
+    this.bootGate = new Promise((r) => (release = r));
+    return () => {
+      this.bootGate = undefined;
+      release();
+    };
   }
 
   /** Writes a bundle with config.json for `args` (and extra spec fields); returns its path. */
