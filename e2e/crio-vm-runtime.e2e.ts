@@ -16,7 +16,7 @@
  * One VM boot for the whole file; the steps run in order and share the pod.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Code, createServiceClient, isTtrpcError, type ServiceClient } from 'ttrpc-ts';
@@ -52,6 +52,12 @@ interface Ctr {
   log: ShimLog;
   io?: FifoSet;
   start?: ShimStartResult;
+}
+
+/** Every path under dir, relative and sorted, directories with a trailing slash. */
+async function treeOf(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.map((e) => `${path.relative(dir, path.join(e.path, e.name))}${e.isDirectory() ? '/' : ''}`).sort();
 }
 
 describeKata("CRI-O's shim protocol driven by a test (CRI-O itself is not in Debian 12)", () => {
@@ -345,11 +351,23 @@ describeKata("CRI-O's shim protocol driven by a test (CRI-O itself is not in Deb
       paths: [path.join(KATA_STATE_DIR, 'sbs', sandboxId), addressPath(address), tmp],
       pids: [shimPid, qemuPid],
     };
-    // The test's own directory goes as CRI-O would remove its bundles; what remains must be nothing.
-    await rm(tmp, { recursive: true, force: true });
+    // Checked while the test's own directory is still there (removing it first would take whatever the
+    // shim left under it away unseen): it is the one path expected to exist, with no mount or socket under it.
+    const expected = { ...NO_LEFTOVERS, paths: [tmp] };
     let left = await findLeftovers(footprint);
-    await waitUntil(async () => JSON.stringify((left = await findLeftovers(footprint))) === JSON.stringify(NO_LEFTOVERS), 10_000, 200);
-    expect(left).toEqual(NO_LEFTOVERS);
+    await waitUntil(async () => JSON.stringify((left = await findLeftovers(footprint))) === JSON.stringify(expected), 10_000, 200);
+    expect(left).toEqual(expected);
+    // Under it: only what the test wrote as CRI-O would, and in each bundle the address file the shim's
+    // start writes and the shim's kata-ts.json (which sandbox the container was in, for a `delete` after
+    // the shim is gone); CRI-O removes the bundle, so the shim need not. Anything else is a leftover.
+    const wrote = ['storage/', 'files/', 'files/hostname', 'files/hosts', 'files/resolv.conf', 'runtime-root/', 'runtime-root/crio/', 'runtime-root/crio/fifo/', 'overlay-containers/'];
+    for (const id of ctrs.keys()) {
+      const bundle = `overlay-containers/${id}/userdata/`;
+      wrote.push(`overlay-containers/${id}/`, bundle, `${bundle}config.json`, `${bundle}log`, `${bundle}address`, `${bundle}kata-ts.json`);
+    }
+    expect(await treeOf(tmp)).toEqual(wrote.sort());
+    // The test's own directory goes as CRI-O would remove its bundles.
+    await rm(tmp, { recursive: true, force: true });
     const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(sandboxId) || l.includes(appId));
     expect(hostMounts).toEqual([]);
   }, 60_000);
