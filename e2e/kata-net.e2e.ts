@@ -1,7 +1,8 @@
 /**
  * Pod networking end to end, Kata's tcfilter model: containerd's CRI plugin with a CNI bridge network,
  * RuntimeClass handler kata, pods WITHOUT host networking. Two pods (two VMs): each guest sees eth0 with
- * the pod IP CRI reports and the veth's MAC, and a default route; pod A fetches a file from an httpd in
+ * the pod IP CRI reports and the veth's MAC and MTU, and a default route (checked for both, the
+ * hot-plugged NIC of pod B as well as the cold-plugged one of A); pod A fetches a file from an httpd in
  * pod B; the test netns reaches pod B. Pod A boots cold (handler kata-cold: enable_template = false), so
  * its NIC is on QEMU's command line; pod B is a VM template clone whose NIC is hot-plugged over QMP. After StopPodSandbox/RemovePodSandbox: no tap, no tc filter, no
  * QEMU or shim.
@@ -155,25 +156,30 @@ describeKata('kata-ts pod networking through the CRI (tcfilter)', () => {
     expect(netB.ip).toMatch(/^10\.88\.77\.\d+$/);
     expect(netA.netns).toMatch(/^\/var\/run\/netns\//);
 
-    // Host side, in pod A's netns: the veth and tap0_kata with the same MTU, ingress filters that redirect both ways.
-    const linksA = await links(netA.netns);
-    const veth = linksA.find((l) => l.ifname === 'eth0');
-    const tap = linksA.find((l) => l.ifname === 'tap0_kata');
-    expect(veth?.linkinfo?.info_kind).toBe('veth');
-    expect(tap?.linkinfo?.info_kind).toBe('tun');
-    expect(tap?.mtu).toBe(veth?.mtu);
-    for (const [from, to] of [['eth0', 'tap0_kata'], ['tap0_kata', 'eth0']]) {
-      const filters = (await inNetns(netA.netns, ['tc', 'filter', 'show', 'dev', from!, 'ingress'])).stdout;
-      expect(filters).toMatch(new RegExp(`mirred \\(Egress Redirect to device ${to}\\)`));
+    // For both pods, A's NIC cold-plugged and B's hot-plugged over QMP into a clone:
+    // host side, in the pod's netns: the veth and tap0_kata with the same MTU, ingress filters that redirect both ways;
+    // guest side: eth0 with the pod IP, the veth's MAC and MTU, and a default route via the bridge.
+    for (const [what, net, ctr] of [['pod A (cold-plugged NIC)', netA, client], ['pod B (hot-plugged NIC)', netB, server]] as const) {
+      const podLinks = await links(net.netns);
+      const veth = podLinks.find((l) => l.ifname === 'eth0');
+      const tap = podLinks.find((l) => l.ifname === 'tap0_kata');
+      expect({ what, veth: veth?.linkinfo?.info_kind, tap: tap?.linkinfo?.info_kind, tapMtu: tap?.mtu }).toEqual({ what, veth: 'veth', tap: 'tun', tapMtu: veth?.mtu });
+      for (const [from, to] of [['eth0', 'tap0_kata'], ['tap0_kata', 'eth0']]) {
+        const filters = (await inNetns(net.netns, ['tc', 'filter', 'show', 'dev', from!, 'ingress'])).stdout;
+        expect({ what, filters }).toEqual({ what, filters: expect.stringMatching(new RegExp(`mirred \\(Egress Redirect to device ${to}\\)`)) });
+      }
+      const addr = await cri.execSync(ctr, ['ip', '-o', 'addr', 'show', 'dev', 'eth0']);
+      const mac = await cri.execSync(ctr, ['cat', '/sys/class/net/eth0/address']);
+      const mtu = await cri.execSync(ctr, ['cat', '/sys/class/net/eth0/mtu']);
+      const routes = await cri.execSync(ctr, ['ip', 'route']);
+      expect({ what, addr: addr.stdout, mac: mac.stdout.trim(), mtu: Number(mtu.stdout.trim()), routes: routes.stdout }).toEqual({
+        what,
+        addr: expect.stringContaining(`inet ${net.ip}/24`),
+        mac: veth?.address,
+        mtu: veth?.mtu,
+        routes: expect.stringMatching(new RegExp(`default via ${GATEWAY.replace(/\./g, '\\.')} dev eth0`)),
+      });
     }
-
-    // Guest side: eth0 with the pod IP and the veth's MAC, and a default route via the bridge.
-    const addr = await cri.execSync(client, ['ip', '-o', 'addr', 'show', 'dev', 'eth0']);
-    expect(addr.stdout).toContain(`inet ${netA.ip}/24`);
-    const mac = await cri.execSync(client, ['cat', '/sys/class/net/eth0/address']);
-    expect(mac.stdout.trim()).toBe(veth?.address);
-    const routes = await cri.execSync(client, ['ip', 'route']);
-    expect(routes.stdout).toMatch(new RegExp(`default via ${GATEWAY.replace(/\./g, '\\.')} dev eth0`));
 
     // Pod A → pod B (VM to VM through both taps and the bridge), then the test netns → pod B.
     let fetched = { stdout: '', stderr: '', exitCode: -1 };
