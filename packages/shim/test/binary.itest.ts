@@ -1,17 +1,26 @@
 /**
- * The containerd-shim-kata-v2 binary against containerd's binary contract, without a VM: `start`
- * (legacy and 2.3 BootstrapParams stdin), the detached daemon, Connect and Shutdown over ttrpc,
- * pod grouping, the `log` fifo, events to TTRPC_ADDRESS, `delete`, `-v` and `-info`.
+ * The containerd-shim-kata-v2 binary against containerd's binary contract: `start` (legacy and 2.3
+ * BootstrapParams stdin), the detached daemon, Connect and Shutdown over ttrpc, pod grouping, the `log`
+ * fifo, `delete`, `-v` and `-info`, without a VM; and the task events the daemon publishes to
+ * TTRPC_ADDRESS for a task it runs, with the installed configuration's VM (root, kata-ts installed).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { constants, openSync, closeSync, promises as fs, readFileSync } from 'node:fs';
+import { constants, existsSync, openSync, closeSync, promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Server, createServiceClient } from 'ttrpc-ts';
-import { EventsService, TaskService, codecs } from '@kata-ts/protocol/containerd';
+import { EventsService, TaskEvents, TaskService, codecs } from '@kata-ts/protocol/containerd';
 import { OciTypeUrl, unpackJsonAny } from '@kata-ts/protocol';
 import { pidAlive as alive } from '../src/framework/pid-alive';
+import { itNeeding } from '../../../e2e/harness/host-requirements';
+import { makeBusyboxRootfs } from '../../agent/test/harness/rootfs';
+
+/** Where scripts/install.sh puts the configuration the shim reads when nothing names another. */
+const INSTALLED_CONFIGS = ['/etc/kata-ts/configuration.toml', '/usr/share/defaults/kata-ts/configuration.toml'];
+/** Why this host cannot run a task through the shim (it boots the installed configuration's VM). */
+const taskSkipReason = process.getuid?.() !== 0 ? 'needs root'
+  : !INSTALLED_CONFIGS.some((f) => existsSync(f)) ? 'needs kata-ts installed (scripts/install.sh)' : undefined;
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 let dir: string;
@@ -81,7 +90,7 @@ describe('containerd-shim-kata-v2 binary', () => {
     expect(JSON.parse((await runShim(['features'], { cwd: dir })).stdout.toString())).toEqual(features);
   });
 
-  it('start → detached daemon → Connect, pod grouping, events, Shutdown, delete', async () => {
+  it('start → detached daemon → Connect, pod grouping, no events without a task, Shutdown, delete', async () => {
     const socketDir = path.join(dir, 's');
     const ctrdAddress = path.join(dir, 'containerd.sock');
     // containerd's side: a ttrpc Events server, and the log fifo held open O_RDWR.
@@ -154,6 +163,74 @@ describe('containerd-shim-kata-v2 binary', () => {
     await eventServer.close();
     expect(events).toEqual([]);
   }, 30_000);
+
+  itNeeding(taskSkipReason, 'publishes a task\'s create, start, exit and delete events to TTRPC_ADDRESS, in order, for its namespace', async () => {
+    const socketDir = path.join(dir, 's3');
+    const ctrdAddress = path.join(dir, 'containerd3.sock');
+    const events: { topic: string; namespace: string; typeUrl: string; value: Uint8Array }[] = [];
+    const eventServer = new Server().register(EventsService, {
+      forward: (req) => {
+        const e = req.envelope;
+        events.push({ topic: e?.topic ?? '', namespace: e?.namespace ?? '', typeUrl: e?.event?.type_url ?? '', value: e?.event?.value ?? new Uint8Array() });
+        return {};
+      },
+    });
+    await eventServer.listen(`${ctrdAddress}.ttrpc`);
+    cleanups.push(() => eventServer.close());
+    const id = `ev-${process.pid}`;
+    const bundle = await makeBundle(id);
+    makeBusyboxRootfs(path.join(bundle, 'rootfs'));
+    await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify({
+      ociVersion: '1.0.2',
+      process: { args: ['sh', '-c', 'exit 3'], cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } },
+      root: { path: 'rootfs' },
+      hostname: id,
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+        { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+        { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      ],
+      linux: { namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }] },
+    }));
+    const logFd = openSync(path.join(bundle, 'log'), constants.O_RDWR | constants.O_NONBLOCK);
+    const logSock = new net.Socket({ fd: logFd, readable: true, writable: false });
+    logSock.resume();
+    cleanups.push(() => logSock.destroy());
+
+    const params = codecs.bootstrapParams.encode({ instanceId: id, namespace: 'ns3', containerdTtrpcAddress: `${ctrdAddress}.ttrpc`, socketDir });
+    const started = await runShim(['-namespace', 'ns3', '-address', ctrdAddress, '-id', id, 'start'], { cwd: bundle, input: params, env: { TTRPC_ADDRESS: '' } });
+    expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
+    const client = await Client.connect(codecs.bootstrapResult.decode(started.stdout).address!.slice('unix://'.length), { metadata: { 'containerd-namespace-ttrpc': 'ns3' } });
+    const task = createServiceClient(client, TaskService);
+    const { shimPid } = await task.connect({ id });
+    cleanups.push(() => client.close(), () => killIfAlive(shimPid ?? 0));
+    // Whatever happens below, the VM goes with the daemon.
+    cleanups.push(async () => {
+      await task.delete({ id }).catch(() => undefined);
+      await task.shutdown({ id }).catch(() => undefined);
+    });
+
+    const { pid } = await task.create({ id, bundle, rootfs: [], terminal: false, stdin: '', stdout: '', stderr: '' }, { timeoutMs: 120_000 });
+    expect(pid).toBeGreaterThan(0);
+    const exited = task.wait({ id }, { timeoutMs: 60_000 });
+    await task.start({ id });
+    expect((await exited).exitStatus).toBe(3);
+    expect(await task.delete({ id })).toMatchObject({ exitStatus: 3 });
+    for (let i = 0; i < 250 && !events.some((e) => e.topic === TaskEvents.TaskDelete.topic); i++) await new Promise((r) => setTimeout(r, 20));
+
+    expect(events.map((e) => `${e.namespace} ${e.topic} ${e.typeUrl}`)).toEqual([TaskEvents.TaskCreate, TaskEvents.TaskStart, TaskEvents.TaskExit, TaskEvents.TaskDelete]
+      .map((k) => `ns3 ${k.topic} ${k.typeUrl}`));
+    const [create, start, exit, del] = events;
+    expect(TaskEvents.TaskCreate.codec.decode(create!.value)).toMatchObject({ containerId: id, bundle, pid });
+    expect(TaskEvents.TaskStart.codec.decode(start!.value)).toMatchObject({ containerId: id, pid });
+    expect(TaskEvents.TaskExit.codec.decode(exit!.value)).toMatchObject({ containerId: id, id, pid, exitStatus: 3 });
+    expect(TaskEvents.TaskDelete.codec.decode(del!.value)).toMatchObject({ containerId: id, pid, exitStatus: 3 });
+
+    await task.shutdown({ id }).catch(() => undefined);
+    client.close();
+    for (let i = 0; i < 500 && alive(shimPid); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(shimPid)).toBe(false);
+  }, 180_000);
 
   it('starts a shim of its own for a bundle without config.json (containerd 2.x sandbox controller)', async () => {
     const sandboxBundle = path.join(dir, 'bundles', 'sandbox-only');
