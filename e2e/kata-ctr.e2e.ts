@@ -22,6 +22,8 @@ const RUNTIME = 'io.containerd.kata.v2';
 /** An image directory to test instead of the installed one (development). */
 const IMAGE_DIR = process.env.KATA_TS_E2E_IMAGE_DIR;
 const TEST_TIMEOUT_MS = 240_000;
+/** How long the pause test keeps the task paused. */
+const PAUSE_MS = 4_000;
 
 /** Asserts a command's exit code (and stdout), showing stderr when it differs. */
 function expectResult(r: CommandResult, code: number, stdout?: string): void {
@@ -199,13 +201,26 @@ describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => describe.each(
 
   it('ctr task pause/resume, ps and metrics work', async () => {
     const id = newId('pause');
-    await ctrRunDetached(id, ['sleep', '600']);
+    // A tick every 100 ms: the guest's uptime appended to a file, so a freeze shows as a gap in guest time.
+    await ctrRunDetached(id, ['sh', '-c', 'while :; do read up rest < /proc/uptime; echo $up >> /tmp/ticks; usleep 100000; done']);
     const qemu = (await kataProcesses()).find((p) => p.argv.includes(`sandbox-${id}`));
     expect(qemu).toBeDefined();
+    let e = 0;
+    const ticks = async (): Promise<number[]> =>
+      (await ctd.ctrOk(['task', 'exec', '--exec-id', `ticks${e++}`, id, 'cat', '/tmp/ticks'])).trim().split('\n').map(Number);
+    expect(await waitUntil(async () => (await ticks()).length >= 5, 60_000, 200)).toBe(true);
     await ctd.ctrOk(['task', 'pause', id]);
     expect((await ctd.tasks()).find((t) => t.id === id)?.status).toBe('PAUSED');
+    await new Promise((r) => setTimeout(r, PAUSE_MS));
     await ctd.ctrOk(['task', 'resume', id]);
     expect((await ctd.tasks()).find((t) => t.id === id)?.status).toBe('RUNNING');
+    // The guest really froze: one gap of about the pause in the ticks' guest time (ticks are 100 ms
+    // apart otherwise); and it ticks again after the resume.
+    const afterResume = await ticks();
+    const gaps = afterResume.slice(1).map((t, i) => t - afterResume[i]!);
+    expect(Math.max(...gaps)).toBeGreaterThanOrEqual((PAUSE_MS * 0.75) / 1000);
+    expect(gaps.filter((g) => g >= 1)).toHaveLength(1);
+    expect(await waitUntil(async () => (await ticks()).length > afterResume.length + 3, 30_000, 200)).toBe(true);
     const ps = await ctd.ctrOk(['task', 'ps', id]);
     expect(ps).toMatch(new RegExp(`^${qemu?.pid}\\s`, 'm'));
     const metrics = await ctd.ctrOk(['task', 'metrics', id]);
