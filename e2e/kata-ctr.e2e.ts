@@ -214,12 +214,11 @@ describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => describe.each(
     await new Promise((r) => setTimeout(r, PAUSE_MS));
     await ctd.ctrOk(['task', 'resume', id]);
     expect((await ctd.tasks()).find((t) => t.id === id)?.status).toBe('RUNNING');
-    // The guest really froze: one gap of about the pause in the ticks' guest time (ticks are 100 ms
+    // The guest really froze: a gap of about the pause in the ticks' guest time (ticks are 100 ms
     // apart otherwise); and it ticks again after the resume.
     const afterResume = await ticks();
     const gaps = afterResume.slice(1).map((t, i) => t - afterResume[i]!);
     expect(Math.max(...gaps)).toBeGreaterThanOrEqual((PAUSE_MS * 0.75) / 1000);
-    expect(gaps.filter((g) => g >= 1)).toHaveLength(1);
     expect(await waitUntil(async () => (await ticks()).length > afterResume.length + 3, 30_000, 200)).toBe(true);
     const ps = await ctd.ctrOk(['task', 'ps', id]);
     expect(ps).toMatch(new RegExp(`^${qemu?.pid}\\s`, 'm'));
