@@ -36,6 +36,7 @@ create_container_timeout = 30
       .replace(/@INITRD@/g, '/a/initrd').replace(/@IMAGE@/g, '').replace(/@ROOTFS_TYPE@/g, 'erofs'), 'template');
     expect(c.hypervisor).toMatchObject({ path: '/usr/bin/qemu', kernel: '/a/vmlinux', initrd: '/a/initrd', accel: 'auto', sharedFs: 'virtio-9p' });
     expect(c.agent.healthCheckInterval).toBe(5);
+    expect(c.agent.healthCheckTimeout).toBe(15);
     expect(c.runtime.stateDir).toBe('/run/kata-ts');
     expect(c.runtime.disableGuestSeccomp).toBe(false);
   });
@@ -48,7 +49,7 @@ create_container_timeout = 30
         virtioFsDaemon: '/v', virtioFsCache: 'never', virtioFsExtraArgs: ['-d'], msize9p: 8192, tcgTbSizeMiB: 64, reclaimGuestFreedMemory: true, entropySource: '/dev/random',
         enableDebug: true, enableAnnotations: ['.*'], validHypervisorPaths: ['/q'],
       },
-      agent: { enableDebug: true, dialTimeout: 9, kernelModules: ['m'], healthCheckInterval: 0 },
+      agent: { enableDebug: true, dialTimeout: 9, kernelModules: ['m'], healthCheckInterval: 0, healthCheckTimeout: 4 },
       runtime: { enableDebug: true, createContainerTimeout: 7, stateDir: '/s', disableGuestSeccomp: true },
       factory: { enableTemplate: false, templatePath: '/t', vmCacheNumber: 3, vmCacheEndpoint: '/x/cache.sock' },
       source: 'round trip',

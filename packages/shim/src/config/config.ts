@@ -66,6 +66,8 @@ export interface AgentConfig {
   kernelModules: string[];
   /** Seconds between Health.Check calls (0 disables the periodic check). */
   healthCheckInterval: number;
+  /** Seconds a Health.Check may take before the VM is declared dead (a frozen or wedged guest). */
+  healthCheckTimeout: number;
 }
 
 /** [runtime] */
@@ -143,7 +145,7 @@ export function defaultConfig(): ShimConfig {
       enableAnnotations: [],
       validHypervisorPaths: [],
     },
-    agent: { enableDebug: false, dialTimeout: 45, kernelModules: [], healthCheckInterval: 5 },
+    agent: { enableDebug: false, dialTimeout: 45, kernelModules: [], healthCheckInterval: 5, healthCheckTimeout: 15 },
     runtime: { enableDebug: false, createContainerTimeout: 60, stateDir: '/run/kata-ts', disableGuestSeccomp: false },
     factory: { enableTemplate: true, templatePath: '/run/kata-ts/template', vmCacheNumber: 0, vmCacheEndpoint: '/run/kata-ts/vm-cache/cache.sock' },
     source: 'built-in defaults',
@@ -242,6 +244,7 @@ export function parseConfig(text: string, source: string): ShimConfig {
       dialTimeout: a.number('dial_timeout', d.agent.dialTimeout, 1),
       kernelModules: a.strings('kernel_modules', d.agent.kernelModules),
       healthCheckInterval: a.number('health_check_interval', d.agent.healthCheckInterval),
+      healthCheckTimeout: a.number('health_check_timeout', d.agent.healthCheckTimeout, 1),
     },
     runtime: {
       enableDebug: r.bool('enable_debug', d.runtime.enableDebug),
@@ -279,7 +282,7 @@ export function configDocument(config: ShimConfig): Record<string, Record<string
     agent: {
       kata: {
         enable_debug: a.enableDebug, dial_timeout: a.dialTimeout, kernel_modules: a.kernelModules,
-        health_check_interval: a.healthCheckInterval,
+        health_check_interval: a.healthCheckInterval, health_check_timeout: a.healthCheckTimeout,
       },
     },
     runtime: {

@@ -67,8 +67,6 @@ export interface SandboxInit {
 
 /** How long one readiness Check may take while the guest boots. */
 const READY_CHECK_TIMEOUT_MS = 2_000;
-/** Deadline of a periodic Health.Check. */
-const HEALTH_CHECK_TIMEOUT_MS = 15_000;
 
 export class Sandbox {
   private deathListeners: Array<(reason: string) => void> = [];
@@ -209,7 +207,7 @@ export class Sandbox {
 
   private scheduleHealthCheck(intervalMs: number): void {
     this.healthTimer = setTimeout(() => {
-      this.agent.check(HEALTH_CHECK_TIMEOUT_MS).then(
+      this.agent.check(this.config.agent.healthCheckTimeout * 1000).then(
         () => {
           if (this.alive && !this.stopping) this.scheduleHealthCheck(intervalMs);
         },

@@ -32,7 +32,7 @@ import type { PodBootInput, PodHost } from './pod-sandbox';
 import type { BootRequest, BootSandbox, PodVm } from './pod-vm';
 import { UNKNOWN_EXIT_STATUS, type ExitInfo, type Process } from './process';
 import type { ProcessStatus } from './process-state';
-import { writeBundleRecord } from './sandbox-files';
+import { sandboxDir, writeBundleRecord } from './sandbox-files';
 import { vmSizing } from './vm-config';
 
 export interface CreateTaskInput {
@@ -135,7 +135,7 @@ export class TaskRuntime implements PodHost {
       const createHooks = hasCreateHooks(spec)
         ? (netnsPath: string | undefined) => runCreateHooks(spec, hookState(spec, { id, bundle, status: 'creating', pid: 0, netnsPath }), log)
         : undefined;
-      vm = await this.bootVm({ sandboxId: id, kind: placement.kind, spec, options: input.options, createHooks }, log);
+      vm = await this.bootVm({ sandboxId: id, bundle, kind: placement.kind, spec, options: input.options, createHooks }, log);
       bootedHere = true;
       phases.mark('bootMs');
     }
@@ -143,7 +143,7 @@ export class TaskRuntime implements PodHost {
     try {
       this.refuseWhileClosing(id);
       if (!bootedHere) await runCreateHooks(spec, hookState(spec, { id, bundle, status: 'creating', pid: vm.pid }), log);
-      await writeBundleRecord(bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: bootedHere });
+      if (!bootedHere) await writeBundleRecord(bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: false });
       if (placement.kind === 'pod-container') await this.growForMemoryLimit(vm, id, requestedSizing(spec, 'pod-container').memoryMiB);
       const rootfsGuest = await vm.share.mountRootfs(id, input.rootfs, input.rootfs.length ? undefined : hostRootPath(bundle, spec.root?.path));
       phases.mark('rootfsMs');
@@ -186,11 +186,16 @@ export class TaskRuntime implements PodHost {
     if (this.closing) throw new FailedPreconditionError(`container ${id} not created: the shim is shutting down`);
   }
 
-  /** Loads the configuration (runtime options, then allowed annotations) and boots the pod's VM. */
-  private async bootVm(req: { sandboxId: string; kind: ContainerKind; spec: OciSpec; options?: AnyMessage | null; dns?: string[]; createHooks?: BootRequest['createHooks'] }, log: Logger): Promise<PodVm> {
+  /**
+   * Loads the configuration (runtime options, then allowed annotations) and boots the pod's VM. The
+   * bundle says which sandbox it owns before the VM starts: if this process dies mid-boot,
+   * containerd's `delete` in that bundle must still find the VM to take down.
+   */
+  private async bootVm(req: { sandboxId: string; bundle: string; kind: ContainerKind; spec: OciSpec; options?: AnyMessage | null; dns?: string[]; createHooks?: BootRequest['createHooks'] }, log: Logger): Promise<PodVm> {
     const loaded = await (this.deps.loadConfig ?? ((o) => loadConfig(runtimeOptionsFrom(o))))(req.options);
     const { config, rejected } = applyAnnotations(loaded, req.spec.annotations);
     for (const r of rejected) log.warn(r, 'annotation ignored');
+    await writeBundleRecord(req.bundle, { sandboxId: req.sandboxId, sandboxDir: sandboxDir(config.runtime.stateDir, req.sandboxId), ownsSandbox: true });
     log.info({ config: config.source }, 'booting sandbox VM');
     const vm = await this.deps.bootSandbox({ sandboxId: req.sandboxId, kind: req.kind, spec: req.spec, config, dns: req.dns, createHooks: req.createHooks });
     this.vm = vm;
@@ -209,14 +214,8 @@ export class TaskRuntime implements PodHost {
       if (this.stopping) throw new FailedPreconditionError(`sandbox ${this.vm?.id ?? input.sandboxId} is stopping`);
       if (this.vm) throw new FailedPreconditionError(`this shim already serves sandbox ${this.vm.id}`);
       const log = this.deps.log.child({ sandbox: input.sandboxId });
-      const vm = await this.bootVm({ sandboxId: input.sandboxId, kind: 'sandbox', spec: input.spec, options: input.options, dns: input.dns }, log);
+      const vm = await this.bootVm({ sandboxId: input.sandboxId, bundle: input.bundle, kind: 'sandbox', spec: input.spec, options: input.options, dns: input.dns }, log);
       this.podHeld = true;
-      try {
-        await writeBundleRecord(input.bundle, { sandboxId: vm.id, sandboxDir: vm.dir, ownsSandbox: true });
-      } catch (err) {
-        await this.stopVm();
-        throw err;
-      }
       return vm;
     });
   }
