@@ -48,11 +48,25 @@ export async function mount(source: string, target: string, fstype: string, opti
   await run('mount', args);
 }
 
+let noCanonicalize: Promise<string[]> | undefined;
+
+/**
+ * The flag that makes mount(8) hand its arguments to mount(2) as given. util-linux's mount resolves
+ * the mount point to a path string first (/proc/self/fd/3 becomes the directory's path again, which
+ * a racing symlink swap can redirect) unless told --no-canonicalize; busybox's mount (the guest's)
+ * passes it through and rejects that flag.
+ */
+function canonicalizeOff(): Promise<string[]> {
+  noCanonicalize ??= run('mount', ['--version']).then((out) => (out.includes('util-linux') ? ['--no-canonicalize'] : []), () => []);
+  return noCanonicalize;
+}
+
 /**
  * mount(8) onto a directory that was checked to be inside the allowed roots (`target`, a real path),
  * without a window between the check and the mount: the directory is opened (no symlink followed at
  * the end), the descriptor's real path must still be `target`, and mount(8) gets it as
- * /proc/self/fd/3, which the kernel resolves to that very directory whatever the path points at by then.
+ * /proc/self/fd/3 (not canonicalized), which the kernel resolves to that very directory whatever the
+ * path points at by then.
  */
 export async function mountOnDir(source: string, target: string, fstype: string, options: string[]): Promise<void> {
   const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
@@ -62,7 +76,7 @@ export async function mountOnDir(source: string, target: string, fstype: string,
   try {
     const now = await fdPath(dir.fd);
     if (now !== target) throw new InvalidArgumentError(`mount point ${target} was replaced while being mounted (now ${now})`);
-    const args = ['-t', fstype];
+    const args = [...(await canonicalizeOff()), '-t', fstype];
     const opts = options.filter((o) => o.length > 0).join(',');
     if (opts) args.push('-o', opts);
     await runWithFd('mount', [...args, source, '/proc/self/fd/3'], dir.fd);
