@@ -1,5 +1,6 @@
 /** The `kata-ts` command line: yargs wiring only; each command lives in commands/. */
 import yargs, { type Argv } from 'yargs';
+import { agentCtlCommand } from './commands/agent-ctl';
 import { checkCommand } from './commands/check';
 import {
   DEFAULT_CONTAINERD_CONFIG, DEFAULT_CRIO_DROPIN_DIR, DEFAULT_RUNTIME_PATH, DEPLOY_TARGETS, deployCommand, type DeployArgs,
@@ -38,10 +39,22 @@ export async function run(argv: string[], out: Output = stdio): Promise<number> 
     .command('undeploy <target>', 'remove the kata runtime handler that deploy added, and nothing else; idempotent', deployOptions, async (args) => {
       code = await deployCommand('undeploy', deployArgs(args), out);
     })
+    .command('agent-ctl [sandbox] [rpc] [json]', 'call a running sandbox\'s agent: one RPC with JSON arguments (or --script, one call per line); --list names the RPCs', (y) =>
+      y.positional('sandbox', { type: 'string', describe: 'the sandbox id (a pod\'s sandbox id, or the container id of a plain ctr run)' })
+        .positional('rpc', { type: 'string', describe: 'e.g. GetGuestDetails, Health.Check, grpc.AgentService.ListProcesses' })
+        .positional('json', { type: 'string', describe: 'the request message as JSON (default {})' })
+        .options({
+          list: { type: 'boolean', default: false, describe: 'list every RPC with its request type' },
+          script: { type: 'string', describe: 'a file of calls, one `<rpc> [json]` per line' },
+          timeout: { type: 'number', default: 60, describe: 'seconds each call may take' },
+        }),
+    async (args) => {
+      code = await agentCtlCommand({ config: args.config, sandbox: args.sandbox, rpc: args.rpc, json: args.json, script: args.script, list: args.list, timeout: args.timeout }, out);
+    })
     .command('version', 'print the kata-ts version', (y) => y.options(json), (args) => {
       code = versionCommand(args, out);
     })
-    .demandCommand(1, 'name a command: check, env, factory, deploy, undeploy or version')
+    .demandCommand(1, 'name a command: check, env, factory, deploy, undeploy, agent-ctl or version')
     .strict()
     .version(false)
     .help()

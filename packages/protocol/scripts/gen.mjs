@@ -1,7 +1,7 @@
 // Generates packages/protocol/src/gen from proto/: one module per API family so that a process loads
 // only what it speaks (the guest agent never loads containerd's or the CRI's types).
 import path from 'node:path';
-import { generateModule, generateServiceDescriptors } from '../../../scripts/lib/gen-proto.mjs';
+import { generateModule, generateReflection, generateServiceDescriptors } from '../../../scripts/lib/gen-proto.mjs';
 
 const packageDir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const outDir = path.join(packageDir, 'src', 'gen');
@@ -27,11 +27,12 @@ const modules = [
       'containerd/types/sandbox.proto',
     ],
   },
-  { name: 'kata', files: ['kata/agent.proto', 'kata/health.proto', 'kata/oci.proto', 'kata/types.proto', 'kata/csi.proto'] },
+  { name: 'kata', files: ['kata/agent.proto', 'kata/health.proto', 'kata/oci.proto', 'kata/types.proto', 'kata/csi.proto'], reflection: 'kataReflection' },
   { name: 'cri', files: ['cri/api.proto'] },
 ];
 
 for (const m of modules) {
   generateModule({ packageDir, outDir, name: m.name, root: `kata_ts_${m.name}`, files: m.files });
   await generateServiceDescriptors({ outDir, name: m.name, files: m.files });
+  if (m.reflection) await generateReflection({ outDir, name: m.name, files: m.files, exportName: m.reflection });
 }

@@ -4,7 +4,7 @@
  * agent's statuses (NOT_FOUND, ...) or ClosedError (UNAVAILABLE) once the channel is gone.
  */
 import type { Duplex } from 'node:stream';
-import { Client, createServiceClient, type ServiceClient } from 'ttrpc-ts';
+import { Client, createServiceClient, type Codec, type ServiceClient } from 'ttrpc-ts';
 import { AgentService, HealthService } from '@kata-ts/protocol/kata';
 import { AGENT_TIMEOUTS_MS, type AgentRpc } from './timeouts';
 import {
@@ -57,10 +57,18 @@ export interface AgentClient {
   listInterfaces(): Promise<NetInterface[]>;
   listRoutes(): Promise<NetRoute[]>;
   readonly closed: boolean;
+  /**
+   * One agent call as bytes in and out (the agent-ctl socket passes operators' calls through): the
+   * reply is the agent's, undecoded; the agent's status comes back as the thrown TtrpcError.
+   */
+  forward(service: string, method: string, request: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** Runs once when the channel to the agent closes. */
   onClose(listener: (err: Error | undefined) => void): void;
   close(): void;
 }
+
+/** Bytes through unchanged: forward() neither decodes nor re-encodes what it carries. */
+const RAW: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b };
 
 export interface KataAgentClientOptions {
   /** Overrides for entries of the timeout table (e.g. createContainer from the configuration). */
@@ -99,6 +107,10 @@ export class KataAgentClient implements AgentClient {
 
   close(): void {
     this.client.close();
+  }
+
+  forward(service: string, method: string, request: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    return this.client.unary(service, { name: method, kind: 'unary', requestType: RAW, responseType: RAW }, request, { timeoutMs });
   }
 
   private opts(rpc: AgentRpc, override?: number): { timeoutMs: number } {

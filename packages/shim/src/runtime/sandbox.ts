@@ -16,6 +16,7 @@ import { SHARE_MOUNT_TAG } from '../hypervisor/qemu-args';
 import { removeTree } from '../fs/safe-remove';
 import { writeSandboxRecord } from './sandbox-files';
 import type { ShareLike } from './pod-vm';
+import { serveAgentCtl, type AgentCtlSocket } from '../agent-proxy/agent-ctl-socket';
 
 /** Linux onlines hot-plugged memory in blocks of this size (x86-64). */
 const MEMORY_BLOCK_MIB = 128;
@@ -73,6 +74,7 @@ export class Sandbox {
   private deadReason: string | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private agentCtl: AgentCtlSocket | undefined;
 
   private constructor(
     readonly id: string,
@@ -166,6 +168,12 @@ export class Sandbox {
       const memory = { currentMiB: spec.memoryMiB, maxMiB: spec.maxMemoryMiB ?? spec.memoryMiB, slotsLeft: spec.memorySlots ?? 0 };
       const sandbox = new Sandbox(init.id, init.dir, init.hostname, share, hypervisor, agent, config, log, network, memory);
       sandbox.watch();
+      // An operator's door to the agent (kata-ts agent-ctl); the pod runs without it if it cannot open.
+      const ctlLog = log.child({ subsystem: 'agent-ctl' });
+      sandbox.agentCtl = await serveAgentCtl(init.dir, agent, ctlLog).catch((err: Error) => {
+        ctlLog.warn({ err: err.message }, 'agent-ctl socket not served');
+        return undefined;
+      });
       return sandbox;
     } catch (err) {
       log.error({ err: messageOf(err) }, 'sandbox creation failed, cleaning up');
@@ -229,6 +237,7 @@ export class Sandbox {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearTimeout(this.healthTimer);
+      await this.agentCtl?.close().catch(() => undefined);
       // DestroySandbox lets the agent unmount the share (flushing mmap'd writes) before the VM goes.
       if (this.deadReason === undefined && !this.agent.closed) {
         await this.agent.destroySandbox().catch((err: Error) => this.log.warn({ err: err.message }, 'DestroySandbox failed'));
