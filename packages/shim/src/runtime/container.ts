@@ -20,6 +20,11 @@ import type { TaskEventSink } from './events';
 const EXEC_EXIT_GRACE_MS = 5_000;
 /** How long RemoveContainer lets the agent wait for the processes to die. */
 const REMOVE_TIMEOUT_SEC = 10;
+/**
+ * At most one TaskOOM event per container in this long: the guest decides how often GetOOMEvent answers,
+ * and each event costs containerd a status update (and CRI-O an oom file). More kills are only counted.
+ */
+const OOM_EVENT_INTERVAL_MS = 1_000;
 
 export interface ContainerInit {
   id: string;
@@ -43,6 +48,7 @@ export class Container {
   private readonly execs = new Map<string, Process>();
   /** OOM kills the agent reported for this container (container_oom_events_total in CRI metrics). */
   private oomKillCount = 0;
+  private lastOomEventAt = -Infinity;
 
   constructor(private readonly c: ContainerInit) {
     const { agent, events } = c;
@@ -85,9 +91,12 @@ export class Container {
     return this.oomKillCount;
   }
 
-  /** Counts an OOM kill the agent reported (GetOOMEvent). */
-  recordOomKill(): void {
+  /** Counts an OOM kill the agent reported (GetOOMEvent); true when it is to be published (rate-limited). */
+  recordOomKill(now = Date.now()): boolean {
     this.oomKillCount++;
+    if (now - this.lastOomEventAt < OOM_EVENT_INTERVAL_MS) return false;
+    this.lastOomEventAt = now;
+    return true;
   }
 
   get kind(): ContainerKind {

@@ -399,14 +399,14 @@ export class TaskRuntime implements PodHost {
     return this.stopping;
   }
 
-  /** GetOOMEvent loop: TaskOOM (and, for CRI-O, <bundle>/oom) per OOM-killed container. */
+  /** GetOOMEvent loop: TaskOOM (and, for CRI-O, <bundle>/oom) per OOM-killed container, at most once a second each. */
   private async watchOom(vm: PodVm): Promise<void> {
     while (vm.alive && !this.stopping) {
       try {
         const id = await vm.agent.getOOMEvent();
         const c = this.containers.get(id);
         if (!c) continue;
-        c.recordOomKill();
+        if (!c.recordOomKill()) continue;
         this.events.oom(id);
         if (this.deps.oomFiles) await fs.writeFile(path.join(c.bundle, 'oom'), '').catch(() => undefined);
       } catch (err) {

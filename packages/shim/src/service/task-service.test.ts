@@ -187,15 +187,18 @@ describe('Task service over a fake agent', () => {
     expect(await oomKills()).toBeTruthy();
     expect(Number((await oomKills())?.oomKill ?? 0)).toBe(0);
     const ooms = () => h.publisher.topics().filter((t) => t === '/tasks/oom').length;
+    const taken = async () => Number((await oomKills())?.oomKill ?? 0);
     for (const n of [1, 2]) {
       // The fake hands an OOM only to a waiting GetOOMEvent: send until the shim has taken this one.
-      for (let i = 0; i < 100 && ooms() < n; i++) {
+      for (let i = 0; i < 100 && (await taken()) < n; i++) {
         h.agent.oom('c1');
         await new Promise((r) => setTimeout(r, 10));
       }
     }
-    expect(Number((await oomKills())?.oomKill)).toBe(ooms());
-    expect(ooms()).toBeGreaterThanOrEqual(2);
+    expect(await taken()).toBe(2);
+    // Every kill is counted; TaskOOM goes out at most once a second per container.
+    expect(ooms()).toBeGreaterThanOrEqual(1);
+    expect(ooms()).toBeLessThanOrEqual(2);
   });
 
   it('passes Update resources to the agent', async () => {

@@ -10,10 +10,11 @@ import path from 'node:path';
 import { Client, Server, createServiceClient, type ServiceClient } from 'ttrpc-ts';
 import { SandboxService, TaskService } from '@kata-ts/protocol/containerd';
 import { defaultConfig } from '../config/config';
-import { silentLogger } from '../framework/logging';
+import { silentLogger, type Logger } from '../framework/logging';
 import type { Publisher, TaskEvent } from '../framework/publisher';
 import type { OciSpec } from '../oci/spec';
 import { PodSandboxes } from '../runtime/pod-sandbox';
+import type { BootRequest, PodVm } from '../runtime/pod-vm';
 import { TaskRuntime } from '../runtime/task-runtime';
 import { rpcErrorToStatus } from '../service/rpc-errors';
 import { createSandboxService } from '../service/sandbox-service';
@@ -32,6 +33,16 @@ export class RecordingPublisher implements Publisher {
   }
 }
 
+export interface TaskHarnessOptions {
+  /**
+   * Boots the pod's VM in place of a FakeVm on the harness's FakeAgent (e.g. a real Sandbox whose
+   * agent channel runs through a HostileAgent); `dir` is the sandbox directory. Such VMs are not in `vms`.
+   */
+  bootVm?: (agent: FakeAgent, req: BootRequest, dir: string) => Promise<PodVm>;
+  /** The runtime's logger (default: silent). */
+  log?: Logger;
+}
+
 export class TaskHarness {
   readonly publisher = new RecordingPublisher();
   readonly vms: FakeVm[] = [];
@@ -47,12 +58,12 @@ export class TaskHarness {
 
   private constructor(readonly dir: string, readonly agent: FakeAgent) {}
 
-  static async start(): Promise<TaskHarness> {
+  static async start(opts: TaskHarnessOptions = {}): Promise<TaskHarness> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kata-ts-task-'));
     const h = new TaskHarness(dir, await FakeAgent.start());
     h.runtime = new TaskRuntime({
       namespace: 'test',
-      log: silentLogger(),
+      log: opts.log ?? silentLogger(),
       publisher: h.publisher,
       requestExit: () => h.exitRequested++,
       oomFiles: true,
@@ -61,6 +72,7 @@ export class TaskHarness {
         h.bootsBegun++;
         await h.bootGate;
         await req.createHooks?.(undefined); // as boot.ts does before the VM starts (no netns here)
+        if (opts.bootVm) return opts.bootVm(h.agent, req, path.join(dir, 'sbs', req.sandboxId));
         const vm = await FakeVm.boot(h.agent, req, path.join(dir, 'sbs', req.sandboxId));
         h.vms.push(vm);
         return vm;
