@@ -32,6 +32,16 @@ describe('ttrpc client and server', () => {
     expect(err.message).toBe('failed as asked: x');
   });
 
+  it('fails a call whose response is over its maxResponseBytes, undecoded, and carries on', async () => {
+    const big = { text: 'x', payload: Buffer.alloc(10_000) };
+    const err = await pair.echo.echo(big, { maxResponseBytes: 4096 }).catch((e) => e);
+    expect(err).toBeInstanceOf(TtrpcError);
+    expect(err.code).toBe(Code.RESOURCE_EXHAUSTED);
+    expect(err.message).toMatch(/^ttrpc: response of 100\d\d bytes exceeds this call's limit of 4096$/);
+    expect((await pair.echo.echo(big, { maxResponseBytes: 20_000 })).payload.length).toBe(10_000);
+    expect((await pair.echo.echo(big)).payload.length).toBe(10_000);
+  });
+
   it('reports each settled call with its wall time and status code (onCallEnd)', async () => {
     const ended: Array<{ method: string; ms: number; code: number }> = [];
     const timed = await startEchoPair({ server: { onCallEnd: (ctx, ms, code) => ended.push({ method: ctx.method, ms, code }) } });

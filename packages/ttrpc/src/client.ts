@@ -18,6 +18,12 @@ export interface CallOptions {
   timeoutMs?: number;
   metadata?: MetadataInit;
   signal?: AbortSignal;
+  /**
+   * Largest frame (bytes) accepted on this call; a larger one fails it RESOURCE_EXHAUSTED before it
+   * is decoded. Protobuf amplifies: 4 MiB of empty repeated entries decode to hundreds of MiB of
+   * objects, so a peer that is not trusted is held to what its replies can really need.
+   */
+  maxResponseBytes?: number;
 }
 
 export interface ClientOptions {
@@ -40,6 +46,8 @@ export class Client {
   private readonly streams = new Map<number, ClientStreamSink>();
   /** The method of each open stream, to decode its responses. */
   private readonly methods = new Map<number, AnyMethod>();
+  /** maxResponseBytes of the open streams that set one. */
+  private readonly responseLimits = new Map<number, number>();
   private nextStreamId = 1;
   private readonly defaultMetadata: Metadata;
   private closeReason: Error | undefined;
@@ -180,6 +188,7 @@ export class Client {
     const finish = () => {
       this.streams.delete(id);
       this.methods.delete(id);
+      this.responseLimits.delete(id);
       for (const c of cleanups) c();
     };
     const tracked: ClientStreamSink = {
@@ -197,6 +206,7 @@ export class Client {
     };
     this.streams.set(id, tracked);
     this.methods.set(id, method);
+    if (options.maxResponseBytes !== undefined) this.responseLimits.set(id, options.maxResponseBytes);
     if (timeoutMs > 0) {
       const timer = deadlineTimer(timeoutMs, () => tracked.fail(new TtrpcError(Code.DEADLINE_EXCEEDED, 'context deadline exceeded')));
       cleanups.push(() => clearTimeout(timer));
@@ -229,6 +239,11 @@ export class Client {
     const sink = this.streams.get(event.frame.streamId);
     // Frames for calls that already ended (timed out, cancelled) are dropped, as Go's receiveLoop does.
     if (!sink) return true;
+    const limit = this.responseLimits.get(event.frame.streamId);
+    if (limit !== undefined && event.frame.data.length > limit) {
+      sink.fail(new TtrpcError(Code.RESOURCE_EXHAUSTED, `ttrpc: response of ${event.frame.data.length} bytes exceeds this call's limit of ${limit}`));
+      return true;
+    }
     if (event.frame.type === MessageType.Response) this.onResponse(sink, event.frame);
     else if (event.frame.type === MessageType.Data) return this.onData(sink, event.frame);
     return true;
@@ -293,6 +308,7 @@ export class Client {
     const pending = [...this.streams.values()];
     this.streams.clear();
     this.methods.clear();
+    this.responseLimits.clear();
     for (const sink of pending) sink.fail(new ClosedError(err?.message));
     this.options.onClose?.(err);
   }

@@ -70,6 +70,16 @@ export interface AgentClient {
 /** Bytes through unchanged: forward() neither decodes nor re-encodes what it carries. */
 const RAW: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b };
 
+/**
+ * Largest reply the shim decodes from the agent. Real replies are a few KiB (stats, interfaces,
+ * routes); protobuf decoding amplifies (a 4 MiB StatsContainer reply of empty network entries took
+ * 416 MiB of heap and 3.6 s of the event loop), so the guest gets 256 KiB (by the same ratio, some
+ * 26 MiB decoded at worst). Reads of stdout/stderr get what they asked for plus the envelope;
+ * forward() (agent-ctl) decodes nothing and keeps the 4 MiB frame limit.
+ */
+export const AGENT_REPLY_MAX_BYTES = 256 << 10;
+const READ_REPLY_OVERHEAD = 1024;
+
 export interface KataAgentClientOptions {
   /** Overrides for entries of the timeout table (e.g. createContainer from the configuration). */
   timeoutsMs?: Partial<Record<AgentRpc, number>>;
@@ -113,8 +123,8 @@ export class KataAgentClient implements AgentClient {
     return this.client.unary(service, { name: method, kind: 'unary', requestType: RAW, responseType: RAW }, request, { timeoutMs });
   }
 
-  private opts(rpc: AgentRpc, override?: number): { timeoutMs: number } {
-    return { timeoutMs: override ?? this.timeouts[rpc] };
+  private opts(rpc: AgentRpc, override?: number, maxResponseBytes = AGENT_REPLY_MAX_BYTES): { timeoutMs: number; maxResponseBytes: number } {
+    return { timeoutMs: override ?? this.timeouts[rpc], maxResponseBytes };
   }
 
   async check(timeoutMs?: number): Promise<void> {
@@ -192,12 +202,12 @@ export class KataAgentClient implements AgentClient {
   }
 
   async readStdout(containerId: string, execId: string, len: number): Promise<Uint8Array> {
-    const r = await this.agent.readStdout({ containerId, execId, len }, this.opts('readStdout'));
+    const r = await this.agent.readStdout({ containerId, execId, len }, this.opts('readStdout', undefined, len + READ_REPLY_OVERHEAD));
     return r.data ?? new Uint8Array(0);
   }
 
   async readStderr(containerId: string, execId: string, len: number): Promise<Uint8Array> {
-    const r = await this.agent.readStderr({ containerId, execId, len }, this.opts('readStderr'));
+    const r = await this.agent.readStderr({ containerId, execId, len }, this.opts('readStderr', undefined, len + READ_REPLY_OVERHEAD));
     return r.data ?? new Uint8Array(0);
   }
 

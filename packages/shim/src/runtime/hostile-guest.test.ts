@@ -15,6 +15,7 @@ import { Code, MESSAGE_LENGTH_MAX, MessageType, isTtrpcError } from 'ttrpc-ts';
 import { TaskEvents } from '@kata-ts/protocol/containerd';
 import { OciTypeUrl, packJsonAny } from '@kata-ts/protocol';
 import { AgentService } from '@kata-ts/protocol/kata';
+import { AGENT_REPLY_MAX_BYTES } from '../agent/agent-client';
 import { READ_CHUNK } from '../io/process-io';
 import { HostileGuest, responseEnvelope, type HostileGuestOptions } from '../test-support/hostile-agent';
 import { TaskHarness } from '../test-support/task-harness';
@@ -151,6 +152,35 @@ describe('a hostile guest agent', () => {
     await pod.task.exec({ id: 'c1', execId: 'e1', spec: packJsonAny(OciTypeUrl.Process, { args: ['exit', '3'], cwd: '/' }) });
     await pod.task.start({ id: 'c1', execId: 'e1' });
     expect((await pod.task.wait({ id: 'c1', execId: 'e1' })).exitStatus).toBe(255);
+    expect((await pod.task.state({ id: 'c1' })).status).toBe(2);
+    expect(guest.hypervisor.stops).toBe(0);
+    await expectUntouched(other);
+  });
+
+  it('2b. well-formed replies that decode to millions of objects are refused undecoded (over 256 KiB: RESOURCE_EXHAUSTED)', async () => {
+    await setup();
+    // StatsContainerResponse with ~2M empty network_stats entries (field 2): 4 MiB on the wire,
+    // 416 MiB of heap and 3.6 s of the event loop once decoded (measured before the limit existed).
+    const entries = ((4 << 20) - 64) >> 1;
+    const payload = Buffer.alloc(entries * 2);
+    for (let i = 0; i < entries; i++) payload[2 * i] = 0x12;
+    const envelope = responseEnvelope(payload);
+    guest.agent.hooks.onReply = (req, data) => (req.method === 'StatsContainer' ? envelope : data);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const err = await rpcError(pod.task.stats({ id: 'c1' }));
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 << 20);
+    expect(err).toEqual({ code: Code.RESOURCE_EXHAUSTED, message: `ttrpc: response of ${envelope.length} bytes exceeds this call's limit of ${AGENT_REPLY_MAX_BYTES}` });
+    // A failing status with ~2M empty details, the same.
+    const details = Buffer.alloc(entries * 2 - 16);
+    for (let i = 0; i < details.length; i += 2) details[i] = 0x1a;
+    const status = Buffer.concat([Buffer.from([0x08, Code.UNKNOWN]), details]);
+    const lengthVarint = [(status.length & 0x7f) | 0x80, ((status.length >>> 7) & 0x7f) | 0x80, status.length >>> 14];
+    guest.agent.hooks.onReply = (req, data) => (req.method === 'StatsContainer' ? Buffer.concat([Buffer.from([0x0a, ...lengthVarint]), status]) : data);
+    expect((await rpcError(pod.task.stats({ id: 'c1' }))).code).toBe(Code.RESOURCE_EXHAUSTED);
+    // Real-sized replies still pass, and the pod runs on.
+    guest.agent.hooks.onReply = undefined;
+    expect((await pod.task.stats({ id: 'c1' })).stats).toBeDefined();
     expect((await pod.task.state({ id: 'c1' })).status).toBe(2);
     expect(guest.hypervisor.stops).toBe(0);
     await expectUntouched(other);
