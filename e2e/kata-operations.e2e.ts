@@ -1,6 +1,7 @@
 /**
  * Operating a running sandbox (issue 10) through the installed `kata-ts` command, a private containerd
- * and a real VM: `kata-ts agent-ctl` calls the sandbox's agent through its shim's agent-ctl socket.
+ * and a real VM: `kata-ts agent-ctl` calls the sandbox's agent through its shim's agent-ctl socket, and
+ * the agent's own log lines reach the shim's log (containerd's, here) over the VM's log port.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -59,6 +60,15 @@ describeKata('kata-ts operations on a running sandbox', () => {
     const logged = readFileSync(ctd.layout.logFile, 'utf8').split('\n').filter((l) => l.includes('"msg":"agent-ctl call"') && l.includes(`"sandbox":"${id}"`));
     expect(logged.map((l) => /"rpc":"([^"]+)"/.exec(l)?.[1])).toEqual(['grpc.Health/Check', 'grpc.AgentService/GetGuestDetails', 'grpc.AgentService/ListInterfaces', 'grpc.AgentService/ListProcesses']);
   }, TEST_TIMEOUT_MS);
+
+  it('writes the agent\'s log lines into the shim\'s log, at their level, with the sandbox id', () => {
+    const agentLines = readFileSync(ctd.layout.logFile, 'utf8').split('\n').filter((l) => l.includes('"subsystem":"agent"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const created = agentLines.find((r) => r.msg === 'container created' && r.guestContainer === id);
+    expect(created).toMatchObject({ level: 30, sandbox: id, guestName: 'kata-agent' });
+    expect(typeof created?.guestTime).toBe('string');
+    expect(agentLines.find((r) => r.msg === 'sandbox created')).toMatchObject({ sandbox: id, guestSandbox: id });
+  });
 
   it('agent-ctl answers bad input with a clear error and a non-zero exit', async () => {
     const unknown = await agentCtl('no-such-sandbox', 'Health.Check');

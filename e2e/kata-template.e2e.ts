@@ -6,60 +6,37 @@
  * real, separate guests: the right wall clock, different random numbers, their own containers; and a
  * configuration with enable_template = false still boots cold.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KataCtr, NO_LEFTOVERS, describeKata, installedConfigWith, sandboxFootprint, settledLeftovers, type PrivateContainerd } from './harness';
+import { describeKata, kataCtrSuite } from './harness';
 import { listProcesses } from './harness/procfs';
 
 const TEST_TIMEOUT_MS = 300_000;
 
 
 describeKata('kata-ts VM templates through ctr', () => {
-  let ctd: PrivateContainerd;
-  let kata: KataCtr;
-  let tmpDir: string;
+  const s = kataCtrSuite('kata-tpl');
   let templates: string;
   let withTemplates: string;
   let cold: string;
-  let ids: string[] = [];
-  let n = 0;
 
-  const newId = (what: string) => {
-    const id = `kata-tpl-${what}-${process.pid}-${n++}`;
-    ids.push(id);
-    return id;
-  };
+  const newId = (what: string) => s.newId(what);
+  const runDetached = (id: string, config: string) => s.kata.runDetached(id, config, ['sleep', '100000']);
+  const exec = (id: string, execId: string, script: string) => s.kata.exec(id, execId, script);
+  const qemuOf = (id: string) => s.kata.qemuOf(id);
+  const remove = (id: string) => s.kata.remove(id);
 
-  const runDetached = (id: string, config: string) => kata.runDetached(id, config, ['sleep', '100000']);
-  const exec = (id: string, execId: string, script: string) => kata.exec(id, execId, script);
-  const qemuOf = (id: string) => kata.qemuOf(id);
-  const remove = (id: string) => kata.remove(id);
-
-  beforeAll(async () => {
-    tmpDir = mkdtempSync(path.join(os.tmpdir(), 'kata-ts-tpl-e2e-'));
-    templates = path.join(tmpDir, 'templates');
-    withTemplates = path.join(tmpDir, 'templates.toml');
-    cold = path.join(tmpDir, 'cold.toml');
-    writeFileSync(withTemplates, installedConfigWith({ enable_template: true, template_path: templates }));
-    writeFileSync(cold, installedConfigWith({ enable_template: false, template_path: templates }));
-    ({ ctd, kata } = await KataCtr.start());
-  }, 180_000);
-
-  afterAll(async () => {
-    await ctd?.stop();
-    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
-  }, 120_000);
-
-  beforeEach(() => {
-    ids = [];
+  beforeAll(() => {
+    templates = path.join(s.tmpDir, 'templates');
+    withTemplates = s.config('templates', { enable_template: true, template_path: templates });
+    cold = s.config('cold', { enable_template: false, template_path: templates });
   });
 
   afterEach(async () => {
-    expect(await settledLeftovers(sandboxFootprint(ctd, ids))).toEqual(NO_LEFTOVERS);
     // No template VM may outlive its making.
     expect((await listProcesses()).filter((p) => p.state !== 'Z' && p.argv.some((a) => a.includes(templates))
-      && !ids.some((id) => p.argv.includes(`sandbox-${id}`)))).toEqual([]);
+      && !s.ids.some((id) => p.argv.includes(`sandbox-${id}`)))).toEqual([]);
   }, 60_000);
 
   it('makes the template once; sandboxes are clones with their own clock, randomness and containers', async () => {

@@ -41,3 +41,4 @@ export type { NerdctlOptions, NerdctlRunOptions } from './nerdctl';
 /**** CRI-O ****/
 export { CRIO_KATA_HANDLER, CrioDaemon, crioSkipReason, startCrio } from './crio';
 export type { CrioLayout, CrioOptions } from './crio';
+export { kataCtrSuite, type KataSuite } from './kata-suite';

@@ -70,7 +70,7 @@ export class KataCtr {
     return { ctd, kata: new KataCtr(ctd, img.ref) };
   }
 
-  constructor(private readonly ctd: PrivateContainerd, private readonly image: string) {}
+  constructor(private readonly ctd: PrivateContainerd, readonly image: string) {}
 
   /** `ctr run -d --null-io` with this configuration (and extra flags); returns once the task runs. */
   async runDetached(id: string, configPath: string, args: string[], flags: string[] = []): Promise<void> {

@@ -3,8 +3,8 @@ import pino from 'pino';
 export type Logger = pino.Logger;
 
 /**
- * The agent's root logger: JSON lines on stderr (in the guest that is the console, which QEMU writes
- * to its console log). Subsystems take children: `log.child({ subsystem: 'rpc', sandbox, container })`.
+ * The agent's root logger: JSON lines to the VM's log port (log-port.ts) when there is one, else on
+ * stderr (in the guest, the console). Subsystems take children: `log.child({ subsystem: 'rpc', sandbox, container })`.
  */
 export function createLogger(level: string, destination: pino.DestinationStream | number = 2): Logger {
   const dest = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;

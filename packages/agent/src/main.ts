@@ -2,6 +2,7 @@
 import { Agent } from './agent';
 import { loadConfig, UsageError } from './config';
 import { createLogger } from './logging';
+import { logPortDestination, openLogPort } from './log-port';
 
 /** kata-agent entry point: `node kata-agent.js [--listen unix:/path ...]` (see config.ts). */
 async function main(): Promise<void> {
@@ -15,7 +16,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
+  const logPort = await openLogPort();
+  const log = createLogger(config.logLevel, logPort ? logPortDestination(logPort) : 2);
   process.on('uncaughtException', (err) => log.error({ err: err.stack }, 'uncaught exception'));
   process.on('unhandledRejection', (err) => log.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection'));
   const agent = await Agent.start(config, log);

@@ -10,6 +10,8 @@ import type { Hypervisor, VmExit } from './hypervisor';
 import { hotplugDimm } from './memory-hotplug';
 import { QmpClient } from './qmp';
 import { dialUnix } from './unix-dial';
+import { LOG_SOCKET } from './qemu-args';
+import path from 'node:path';
 import { processArgv } from '../framework/pid-alive';
 import { promises as fs } from 'node:fs';
 
@@ -60,6 +62,11 @@ export class AdoptedQemu implements Hypervisor {
 
   connectAgent(timeoutMs: number): Promise<Duplex> {
     return dialUnix(this.vm.agentSocket, timeoutMs);
+  }
+
+  /** The pool launched its VMs from buildVmSpec too: the log socket sits beside the agent's. */
+  connectLog(timeoutMs: number): Promise<Duplex | undefined> {
+    return dialUnix(path.join(path.dirname(this.vm.agentSocket), LOG_SOCKET), timeoutMs);
   }
 
   helperPids(): number[] {

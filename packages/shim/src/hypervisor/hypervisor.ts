@@ -69,6 +69,11 @@ export interface VmSpec {
   incoming?: boolean;
   /** QMP socket QEMU listens on (templates and clones need it). */
   qmpSocket?: string;
+  /**
+   * The guest's log port (virtio-serial agent.log.0): QEMU serves this socket and the shim reads the
+   * agent's log lines from it. None: no log port (the agent logs to the console).
+   */
+  logSocket?: string;
   /** Empty PCIe root ports for NIC hot-plug (template VMs and their clones; see nic-hotplug.ts). */
   hotplugPorts?: number;
 }
@@ -84,6 +89,8 @@ export interface Hypervisor {
   start(): Promise<void>;
   /** The byte stream to the guest agent (each call may dial anew). */
   connectAgent(timeoutMs: number): Promise<Duplex>;
+  /** The guest's log stream (the agent's log lines), when the VM has a log port. */
+  connectLog?(timeoutMs: number): Promise<Duplex | undefined>;
   /** The hypervisor's host pid (reported as every task's pid, as Kata does). */
   readonly pid: number;
   /** QEMU's -name when it is not sandbox-<sandbox id> (an adopted pool VM): how cleanup recognises it. */

@@ -11,7 +11,7 @@ export class LineTail {
   private partial = '';
   private readonly tail: string[] = [];
 
-  constructor(stream: Readable | null | undefined, private readonly sink: (line: string) => void) {
+  constructor(stream: Readable | null | undefined, private readonly sink: (line: string) => void, private readonly lineMax = LINE_MAX) {
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => this.push(chunk));
     stream?.on('end', () => this.flush());
@@ -20,7 +20,7 @@ export class LineTail {
   private push(chunk: string): void {
     const text = this.partial + chunk;
     const lines = text.split('\n');
-    this.partial = (lines.pop() ?? '').slice(0, LINE_MAX);
+    this.partial = (lines.pop() ?? '').slice(0, this.lineMax);
     for (const line of lines) this.emit(line);
   }
 
@@ -30,7 +30,7 @@ export class LineTail {
   }
 
   private emit(raw: string): void {
-    const line = raw.replace(/\r$/, '').slice(0, LINE_MAX);
+    const line = raw.replace(/\r$/, '').slice(0, this.lineMax);
     if (!line.trim()) return;
     this.tail.push(line);
     if (this.tail.length > TAIL_LINES) this.tail.shift();

@@ -37,6 +37,14 @@ describe('qemuArgs', () => {
     // Free page reporting is a balloon device, only when asked for.
     expect(qemuArgs(base).join(' ')).not.toContain('virtio-balloon');
     expect(qemuArgs({ ...base, freePageReporting: true }).join(' ')).toContain('virtio-balloon-pci,id=balloon0,free-page-reporting=on');
+    // The guest log port: QEMU serves its socket; with a vsock agent channel the serial bus is still there.
+    expect(args.join(' ')).not.toContain('agent.log.0');
+    const logged = qemuArgs({ ...base, logSocket: '/run/kata-ts/sbs/sb1/vm/agent-log.sock' });
+    expect(after(logged, '-chardev')).toContain('socket,id=log0,path=/run/kata-ts/sbs/sb1/vm/agent-log.sock,server=on,wait=off');
+    expect(after(logged, '-device')).toContain('virtserialport,bus=serial0.0,chardev=log0,name=agent.log.0');
+    const vsockLogged = qemuArgs({ ...base, agentChannel: { kind: 'vsock', cid: 3, port: 1024 }, logSocket: '/s/agent-log.sock' });
+    expect(after(vsockLogged, '-device').filter((d) => d.startsWith('virtio-serial-pci'))).toEqual(['virtio-serial-pci,id=serial0']);
+    expect(after(vsockLogged, '-device')).toContain('virtserialport,bus=serial0.0,chardev=log0,name=agent.log.0');
   });
 
   it('uses -cpu host under KVM, vhost-vsock, virtio-fs with shared memory, and an image as /dev/vda', () => {

@@ -11,6 +11,10 @@ import { hotplugPortArgs } from './nic-hotplug';
 import { nicArgs } from './qemu-nic-args';
 
 export const AGENT_PORT_NAME = 'agent.channel.0';
+/** The virtio-serial port the agent writes its log lines to (the console stays the kernel's). */
+export const LOG_PORT_NAME = 'agent.log.0';
+/** Its socket in the VM directory (a pool VM's too: a shim adopting one finds it there). */
+export const LOG_SOCKET = 'agent-log.sock';
 export const SHARE_MOUNT_TAG = 'kataShared';
 
 /** Files QEMU keeps in the VM directory. */
@@ -69,14 +73,22 @@ export function qemuArgs(spec: VmSpec): string[] {
   if (spec.freePageReporting) args.push('-device', 'virtio-balloon-pci,id=balloon0,free-page-reporting=on');
 
   const channel = spec.agentChannel;
+  if (channel.kind === 'virtio-serial' || spec.logSocket) args.push('-device', 'virtio-serial-pci,id=serial0');
   if (channel.kind === 'virtio-serial') {
     args.push(
-      '-device', 'virtio-serial-pci,id=serial0',
       '-chardev', `socket,id=agent0,path=${optValue(channel.socketPath)}${channel.qemuListens ? ',server=on,wait=off' : ''}`,
       '-device', `virtserialport,bus=serial0.0,chardev=agent0,name=${AGENT_PORT_NAME}`,
     );
   } else {
     args.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${channel.cid}`);
+  }
+  if (spec.logSocket) {
+    // QEMU serves it: whoever owns the VM (its shim, or a shim adopting a pool VM) connects when it
+    // wants the lines; with nobody connected the guest's writes are dropped, never blocked.
+    args.push(
+      '-chardev', `socket,id=log0,path=${optValue(spec.logSocket)},server=on,wait=off`,
+      '-device', `virtserialport,bus=serial0.0,chardev=log0,name=${LOG_PORT_NAME}`,
+    );
   }
 
   const share = spec.share;

@@ -172,6 +172,10 @@ export class QemuHypervisor implements Hypervisor {
     return this.options.dialVsock(channel.cid, channel.port, timeoutMs);
   }
 
+  async connectLog(timeoutMs: number): Promise<Duplex | undefined> {
+    return this.spec.logSocket ? dialUnix(this.spec.logSocket, timeoutMs) : undefined;
+  }
+
   helperPids(): number[] {
     return this.virtiofsd?.pid ? [this.virtiofsd.pid] : [];
   }

@@ -60,6 +60,8 @@ export function templateKey(spec: VmSpec, qemuBinary: string): string {
     memorySlots: spec.memorySlots ?? 0,
     // Only when on, so the keys of existing templates without the device stay as they were.
     ...(spec.freePageReporting ? { freePageReporting: true } : {}),
+    // The log port is a device of the guest: templates made before it existed have another key.
+    ...(spec.logSocket ? { logPort: true } : {}),
   };
   return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 32);
 }

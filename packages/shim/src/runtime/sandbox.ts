@@ -3,6 +3,7 @@
  * create() boots it and brings the agent to CreateSandbox; stop() tears everything down. Its death
  * (hypervisor exit, agent channel closed, failed Health.Check) is reported once through onDeath.
  */
+import type { Duplex } from 'node:stream';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { KataAgentClient, type AgentClient } from '../agent/agent-client';
@@ -17,6 +18,7 @@ import { removeTree } from '../fs/safe-remove';
 import { writeSandboxRecord } from './sandbox-files';
 import type { ShareLike } from './pod-vm';
 import { serveAgentCtl, type AgentCtlSocket } from '../agent-proxy/agent-ctl-socket';
+import { forwardGuestLog } from './guest-log';
 
 /** Linux onlines hot-plugged memory in blocks of this size (x86-64). */
 const MEMORY_BLOCK_MIB = 128;
@@ -65,6 +67,9 @@ export interface SandboxInit {
   createShare?: (dir: string, log: Logger) => SandboxShareLike;
   log: Logger;
 }
+
+/** QEMU serves the log socket from its start: a dial that takes longer than this finds nothing. */
+const GUEST_LOG_DIAL_MS = 2_000;
 
 /** How long one readiness Check may take while the guest boots. */
 const READY_CHECK_TIMEOUT_MS = 2_000;
@@ -129,6 +134,7 @@ export class Sandbox {
     let hypervisor: Hypervisor | undefined;
     let agent: AgentClient | undefined;
     let network: SandboxNetwork | undefined;
+    let guestLog: Duplex | undefined;
     try {
       await share.setup();
       network = await init.setupNetwork?.();
@@ -143,6 +149,12 @@ export class Sandbox {
       const started = Date.now();
       await hypervisor.start();
       await writeSandboxRecord(init.dir, { sandboxId: init.id, shimPid: process.pid, hypervisorPid: hypervisor.pid, hypervisorName: hypervisor.name, helperPids: hypervisor.helperPids() });
+      // The agent's log lines, as soon as it writes them (its start-up included); a VM without the port logs to its console.
+      guestLog = await hypervisor.connectLog?.(GUEST_LOG_DIAL_MS).catch((err: Error) => {
+        log.warn({ err: err.message }, 'guest log port not connected');
+        return undefined;
+      });
+      if (guestLog) forwardGuestLog(guestLog, log.child({ subsystem: 'agent' }));
       const deadline = started + config.agent.dialTimeout * 1000;
       const transport = await hypervisor.connectAgent(config.agent.dialTimeout * 1000);
       agent = new KataAgentClient(transport, { timeoutsMs: { createContainer: config.runtime.createContainerTimeout * 1000 } });
@@ -177,6 +189,7 @@ export class Sandbox {
       return sandbox;
     } catch (err) {
       log.error({ err: messageOf(err) }, 'sandbox creation failed, cleaning up');
+      guestLog?.destroy();
       agent?.close();
       await hypervisor?.stop().catch(() => undefined);
       await network?.teardown();

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import { LOG_SOCKET } from '../hypervisor/qemu-args';
 import path from 'node:path';
 import type { ShimConfig } from '../config/config';
 import type { AgentChannel, ShareDevice, VmSpec } from '../hypervisor/hypervisor';
@@ -74,6 +75,7 @@ export function buildVmSpec(input: VmSpecInput): VmSpec {
     maxMemoryMiB: Math.max(input.sizing.memoryMiB, Math.floor(os.totalmem() / 1048576)),
     memorySlots: MEMORY_SLOTS,
     qmpSocket: path.join(vmDir, 'qmp.sock'),
+    logSocket: path.join(vmDir, LOG_SOCKET),
     kernel: h.kernel,
     initrd: h.initrd || undefined,
     firmware: h.firmware || undefined,
