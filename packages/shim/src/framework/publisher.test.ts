@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Code, Server, TtrpcError } from 'ttrpc-ts';
 import { EventsService, TaskEvents } from '@kata-ts/protocol/containerd';
 import { silentLogger } from './logging';
-import { MAX_ATTEMPTS, RemotePublisher, createPublisher, LogOnlyPublisher, taskEvent } from './publisher';
+import { MAX_ATTEMPTS, QUEUE_SIZE, RemotePublisher, createPublisher, LogOnlyPublisher, taskEvent } from './publisher';
 
 async function waitFor(cond: () => boolean, ms = 2_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -106,5 +106,17 @@ describe('RemotePublisher', () => {
   it('has no remote publisher without TTRPC_ADDRESS (CRI-O)', () => {
     expect(createPublisher('', 'default', silentLogger())).toBeInstanceOf(LogOnlyPublisher);
     expect(createPublisher('unix:///x', 'default', silentLogger())).toBeInstanceOf(RemotePublisher);
+  });
+});
+
+describe('RemotePublisher with containerd not taking events', () => {
+  it('drops what does not fit its queue and logs the drops rate-limited, not once per event', () => {
+    const errors: string[] = [];
+    const log = { ...silentLogger(), error: (_o: object, msg: string) => void errors.push(msg), warn: () => undefined, isLevelEnabled: () => true } as unknown as ReturnType<typeof silentLogger>;
+    // A dial that never answers: nothing leaves the queue.
+    const pub = new RemotePublisher('/nowhere', 'ns', log, { dial: () => new Promise(() => undefined) });
+    const event = taskEvent(TaskEvents.TaskOOM, { containerId: 'c1' });
+    for (let i = 0; i < QUEUE_SIZE + 1000; i++) pub.publish(event);
+    expect(errors.filter((m) => m === 'event queue full, event dropped')).toHaveLength(5);
   });
 });

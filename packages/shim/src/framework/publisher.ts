@@ -6,7 +6,7 @@
  */
 import { Client, createServiceClient, type Codec } from 'ttrpc-ts';
 import { EventsService } from '@kata-ts/protocol/containerd';
-import type { Logger } from './logging';
+import { LimitedLogger, type Logger } from './logging';
 
 /** Events held while containerd is slow; beyond this new events are dropped (and logged). */
 export const QUEUE_SIZE = 2048;
@@ -68,6 +68,8 @@ export class RemotePublisher implements Publisher {
   private wakeIdle: () => void = () => undefined;
   private readonly backoffMs: (attempt: number) => number;
   private readonly dial: (address: string) => Promise<Client>;
+  /** Drops are logged rate-limited: a full queue means events keep coming faster than containerd takes them. */
+  private readonly dropLog: LimitedLogger;
 
   constructor(
     private readonly address: string,
@@ -77,6 +79,7 @@ export class RemotePublisher implements Publisher {
   ) {
     this.backoffMs = options.backoffMs ?? ((n) => n * 1000);
     this.dial = options.dial ?? ((a) => Client.connect(a, { timeoutMs: FORWARD_TIMEOUT_MS }));
+    this.dropLog = new LimitedLogger(log, { lines: 5, windowMs: 10_000 });
   }
 
   publish(event: TaskEvent): void {
@@ -85,7 +88,7 @@ export class RemotePublisher implements Publisher {
       return;
     }
     if (this.queue.length >= QUEUE_SIZE) {
-      this.log.error({ topic: event.topic }, 'event queue full, event dropped');
+      this.dropLog.error({ topic: event.topic }, 'event queue full, event dropped');
       return;
     }
     this.queue.push({ event, timestamp: new Date() });
