@@ -20,6 +20,7 @@ export interface Phases {
 
 interface ShimLine {
   id?: string;
+  subsystem?: string;
   msg?: string;
   ms?: number;
   rpc?: string;
@@ -28,7 +29,7 @@ interface ShimLine {
   agentCreateMs?: number;
 }
 
-/** The shim's JSON lines for container `id` in containerd's log (containerd quotes them in msg="..."). */
+/** The shim's own JSON lines for container `id` in containerd's log (containerd quotes them in msg="..."). */
 export function shimLines(logText: string, id: string): ShimLine[] {
   const out: ShimLine[] = [];
   for (const line of logText.split('\n')) {
@@ -37,7 +38,8 @@ export function shimLines(logText: string, id: string): ShimLine[] {
     const json = line.slice(start).replace(/\\"/g, '"').replace(/"\s*runtime=.*$/, '').replace(/"$/, '');
     try {
       const parsed = JSON.parse(json) as ShimLine;
-      if (parsed.id === id) out.push(parsed);
+      // The agent's own lines reach the shim's log too (subsystem agent), some with the same messages.
+      if (parsed.id === id && parsed.subsystem !== 'agent') out.push(parsed);
     } catch {
       // not a shim line
     }
