@@ -21,3 +21,6 @@ export function protobufCodec<In, Out>(type: ProtobufType<In, Out>): Codec<In, O
     decode: (data) => type.decode(data),
   };
 }
+
+/** Bytes through unchanged: for callers that pass messages on without decoding them (proxies, raw tools). */
+export const bytesCodec: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b };

@@ -15,7 +15,7 @@ export type {
   AnyMethod, CallContext, HandlerFor, MethodDescriptor, MethodKind, RequestOf, ResponseOf, SendStream,
   ServiceDescriptor, ServiceImplementation,
 } from './service';
-export { protobufCodec } from './codec';
+export { bytesCodec, protobufCodec } from './codec';
 export type { Codec, ProtobufType } from './codec';
 
 /**** Errors and metadata ****/

@@ -13,7 +13,7 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import { kataReflection } from '@kata-ts/protocol/kata-reflection';
 import { AGENT_CTL_SOCKET } from '@kata-ts/shim';
-import { Client, codeName, isTtrpcError, method, type Codec } from 'ttrpc-ts';
+import { bytesCodec, Client, codeName, isTtrpcError, method } from 'ttrpc-ts';
 import { loadEffectiveConfig } from '../config-lookup';
 import type { Output } from '../output';
 
@@ -44,8 +44,6 @@ const SERVICES = ['grpc.AgentService', 'grpc.Health'];
 const SANDBOX_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** protobuf JSON: enums by name, 64-bit numbers as strings, bytes as base64, every field shown. */
 const TO_JSON: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, defaults: true, arrays: true, json: true };
-/** Messages travel as bytes: they are encoded and decoded here, by reflection. */
-const RAW: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b };
 
 /** Every RPC under each name it may be called by: GetGuestDetails, AgentService.X, Agent.X, grpc.AgentService.X. */
 function allRpcs(): { list: Rpc[]; byName: Map<string, Rpc> } {
@@ -143,7 +141,7 @@ export async function agentCtlCommand(args: AgentCtlArgs, out: Output): Promise<
     try {
       for (const { rpc, request } of planned) {
         try {
-          const reply = await client.unary(rpc.service, method(rpc.method, RAW, RAW), request, { timeoutMs: args.timeout * 1000 });
+          const reply = await client.unary(rpc.service, method(rpc.method, bytesCodec, bytesCodec), request, { timeoutMs: args.timeout * 1000 });
           const json = rpc.response.toObject(rpc.response.decode(reply), TO_JSON);
           out.write(planned.length > 1 ? `${JSON.stringify({ rpc: `${rpc.service}.${rpc.method}`, reply: json })}\n` : `${JSON.stringify(json, null, 2)}\n`);
         } catch (err) {

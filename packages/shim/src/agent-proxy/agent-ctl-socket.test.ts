@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Code, createServiceClient, isTtrpcError } from 'ttrpc-ts';
+import { bytesCodec, Client, Code, createServiceClient, isTtrpcError, method } from 'ttrpc-ts';
 import { AgentService, HealthService } from '@kata-ts/protocol/kata';
 import { KataAgentClient } from '../agent/agent-client';
 import { silentLogger } from '../framework/logging';
@@ -46,7 +46,7 @@ describe('agent-ctl socket', () => {
     const agentSvc = createServiceClient(client, AgentService);
     const err = await agentSvc.startContainer({ containerId: 'nope' }).catch((e: unknown) => e);
     expect(isTtrpcError(err) && err.code).toBe(Code.NOT_FOUND);
-    const unknown = await client.unary('grpc.AgentService', { name: 'NoSuchCall', kind: 'unary', requestType: { encode: (b: Uint8Array) => b, decode: (b: Uint8Array) => b }, responseType: { encode: (b: Uint8Array) => b, decode: (b: Uint8Array) => b } }, new Uint8Array(0)).catch((e: unknown) => e);
+    const unknown = await client.unary('grpc.AgentService', method('NoSuchCall', bytesCodec, bytesCodec), new Uint8Array(0)).catch((e: unknown) => e);
     expect(isTtrpcError(unknown) && unknown.code).toBe(Code.UNIMPLEMENTED);
   });
 

@@ -9,7 +9,7 @@
  * in the sandbox's 0700 directory, and every call is logged with its method.
  */
 import path from 'node:path';
-import { method, Server, type CallContext, type Codec, type ServiceDescriptor } from 'ttrpc-ts';
+import { bytesCodec, method, Server, type CallContext, type ServiceDescriptor } from 'ttrpc-ts';
 import { AgentService, HealthService } from '@kata-ts/protocol/kata';
 import type { AgentClient } from '../agent/agent-client';
 import type { Logger } from '../framework/logging';
@@ -22,12 +22,11 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 /** The longest a caller may ask for (WaitProcess on a long-running process is not what this is for). */
 const MAX_TIMEOUT_MS = 10 * 60_000;
 
-const RAW: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b };
 
 /** The same service, every method taking and returning bytes. */
 function passThrough(service: ServiceDescriptor): ServiceDescriptor {
   const methods: ServiceDescriptor['methods'] = {};
-  for (const [key, m] of Object.entries(service.methods)) methods[key] = method(m.name, RAW, RAW);
+  for (const [key, m] of Object.entries(service.methods)) methods[key] = method(m.name, bytesCodec, bytesCodec);
   return { name: service.name, methods };
 }
 

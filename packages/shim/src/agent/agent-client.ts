@@ -4,7 +4,7 @@
  * agent's statuses (NOT_FOUND, ...) or ClosedError (UNAVAILABLE) once the channel is gone.
  */
 import type { Duplex } from 'node:stream';
-import { Client, createServiceClient, type Codec, type ServiceClient } from 'ttrpc-ts';
+import { bytesCodec, Client, createServiceClient, type ServiceClient } from 'ttrpc-ts';
 import { AgentService, HealthService } from '@kata-ts/protocol/kata';
 import { AGENT_TIMEOUTS_MS, type AgentRpc } from './timeouts';
 import {
@@ -67,8 +67,6 @@ export interface AgentClient {
   close(): void;
 }
 
-/** Bytes through unchanged: forward() neither decodes nor re-encodes what it carries. */
-const RAW: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b };
 
 /**
  * Largest reply the shim decodes from the agent. Real replies are a few KiB (stats, interfaces,
@@ -120,7 +118,7 @@ export class KataAgentClient implements AgentClient {
   }
 
   forward(service: string, method: string, request: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    return this.client.unary(service, { name: method, kind: 'unary', requestType: RAW, responseType: RAW }, request, { timeoutMs });
+    return this.client.unary(service, { name: method, kind: 'unary', requestType: bytesCodec, responseType: bytesCodec }, request, { timeoutMs });
   }
 
   private opts(rpc: AgentRpc, override?: number, maxResponseBytes = AGENT_REPLY_MAX_BYTES): { timeoutMs: number; maxResponseBytes: number } {
