@@ -1,6 +1,6 @@
 /**
  * Pumps one process's stdio between the host ends (host-io.ts) and the agent's streams:
- * ReadStdout/ReadStderr long polls (32 KiB each, as Kata's shim) written to the host with
+ * ReadStdout/ReadStderr long polls (1 MiB each; Kata's shim asks 32 KiB) written to the host with
  * backpressure, and host stdin forwarded with WriteStdin, EOF sent as CloseStdin. Nothing is
  * buffered beyond one chunk per stream. `drained` settles once the agent reported EOF on every
  * output stream and the host accepted every byte, which is what must happen before an exit is
@@ -11,7 +11,7 @@ import type { AgentClient } from '../agent/agent-client';
 import type { LimitedLogger } from '../framework/logging';
 import type { HostIo } from './host-io';
 
-/** Bytes asked for per ReadStdout/ReadStderr (Kata's bufSize = 32 KiB). */
+/** Bytes asked for per ReadStdout/ReadStderr (Kata's bufSize is 32 KiB; under TCG each round trip costs more than the bytes). */
 export const READ_CHUNK = 1 << 20;
 /** Most bytes sent per WriteStdin. */
 export const WRITE_CHUNK = 1 << 20;
