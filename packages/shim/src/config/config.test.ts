@@ -20,12 +20,14 @@ kernel_params = "foo=1"
 unknown_key = true
 [agent.kata]
 dial_timeout = 10
+debug_console_enabled = true
 [runtime]
 create_container_timeout = 30
 `, 'test.toml');
     expect(c.hypervisor).toMatchObject({ path: '/opt/qemu', accel: 'tcg', defaultVcpus: 2, defaultMemory: 1024, sharedFs: 'virtio-fs', kernelParams: 'foo=1' });
     expect(c.hypervisor.msize9p).toBe(defaultConfig().hypervisor.msize9p);
     expect(c.agent.dialTimeout).toBe(10);
+    expect(c.agent.debugConsoleEnabled).toBe(true);
     expect(c.runtime.createContainerTimeout).toBe(30);
     expect(c.source).toBe('test.toml');
   });
@@ -37,6 +39,8 @@ create_container_timeout = 30
     expect(c.hypervisor).toMatchObject({ path: '/usr/bin/qemu', kernel: '/a/vmlinux', initrd: '/a/initrd', accel: 'auto', sharedFs: 'virtio-9p' });
     expect(c.agent.healthCheckInterval).toBe(5);
     expect(c.agent.healthCheckTimeout).toBe(15);
+    // The debug console is a root shell in every VM: only when asked for.
+    expect(c.agent.debugConsoleEnabled).toBe(false);
     expect(c.runtime.stateDir).toBe('/run/kata-ts');
     expect(c.runtime.disableGuestSeccomp).toBe(false);
   });
@@ -49,7 +53,7 @@ create_container_timeout = 30
         virtioFsDaemon: '/v', virtioFsCache: 'never', virtioFsExtraArgs: ['-d'], msize9p: 8192, tcgTbSizeMiB: 64, reclaimGuestFreedMemory: true, entropySource: '/dev/random',
         enableDebug: true, enableAnnotations: ['.*'], validHypervisorPaths: ['/q'],
       },
-      agent: { enableDebug: true, dialTimeout: 9, kernelModules: ['m'], healthCheckInterval: 0, healthCheckTimeout: 4 },
+      agent: { enableDebug: true, dialTimeout: 9, kernelModules: ['m'], healthCheckInterval: 0, healthCheckTimeout: 4, debugConsoleEnabled: true },
       runtime: { enableDebug: true, createContainerTimeout: 7, stateDir: '/s', disableGuestSeccomp: true },
       factory: { enableTemplate: false, templatePath: '/t', vmCacheNumber: 3, vmCacheEndpoint: '/x/cache.sock' },
       source: 'round trip',
@@ -67,6 +71,7 @@ create_container_timeout = 30
   it('names the key of a bad value', () => {
     expect(() => parseConfig('[hypervisor.qemu]\naccel = "xen"', 'f')).toThrow(/hypervisor.qemu.accel/);
     expect(() => parseConfig('[hypervisor.qemu]\ndefault_vcpus = "two"', 'f')).toThrow(/default_vcpus/);
+    expect(() => parseConfig('[agent.kata]\ndebug_console_enabled = "yes"', 'f')).toThrow(/agent.kata.debug_console_enabled/);
     expect(() => parseConfig('[hypervisor.qemu', 'f')).toThrow(/^f:/);
   });
 

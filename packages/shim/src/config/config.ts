@@ -68,6 +68,11 @@ export interface AgentConfig {
   healthCheckInterval: number;
   /** Seconds a Health.Check may take before the VM is declared dead (a frozen or wedged guest). */
   healthCheckTimeout: number;
+  /**
+   * Kata's debug console: VMs get a console port (virtio-serial agent.console.0) on which the agent
+   * runs a root shell for `kata-ts exec`. A root-equivalent door into every VM: off by default.
+   */
+  debugConsoleEnabled: boolean;
 }
 
 /** [runtime] */
@@ -145,7 +150,7 @@ export function defaultConfig(): ShimConfig {
       enableAnnotations: [],
       validHypervisorPaths: [],
     },
-    agent: { enableDebug: false, dialTimeout: 45, kernelModules: [], healthCheckInterval: 5, healthCheckTimeout: 15 },
+    agent: { enableDebug: false, dialTimeout: 45, kernelModules: [], healthCheckInterval: 5, healthCheckTimeout: 15, debugConsoleEnabled: false },
     runtime: { enableDebug: false, createContainerTimeout: 60, stateDir: '/run/kata-ts', disableGuestSeccomp: false },
     factory: { enableTemplate: true, templatePath: '/run/kata-ts/template', vmCacheNumber: 0, vmCacheEndpoint: '/run/kata-ts/vm-cache/cache.sock' },
     source: 'built-in defaults',
@@ -245,6 +250,7 @@ export function parseConfig(text: string, source: string): ShimConfig {
       kernelModules: a.strings('kernel_modules', d.agent.kernelModules),
       healthCheckInterval: a.number('health_check_interval', d.agent.healthCheckInterval),
       healthCheckTimeout: a.number('health_check_timeout', d.agent.healthCheckTimeout, 1),
+      debugConsoleEnabled: a.bool('debug_console_enabled', d.agent.debugConsoleEnabled),
     },
     runtime: {
       enableDebug: r.bool('enable_debug', d.runtime.enableDebug),
@@ -283,6 +289,7 @@ export function configDocument(config: ShimConfig): Record<string, Record<string
       kata: {
         enable_debug: a.enableDebug, dial_timeout: a.dialTimeout, kernel_modules: a.kernelModules,
         health_check_interval: a.healthCheckInterval, health_check_timeout: a.healthCheckTimeout,
+        debug_console_enabled: a.debugConsoleEnabled,
       },
     },
     runtime: {
