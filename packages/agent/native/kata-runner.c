@@ -17,12 +17,17 @@
 // (the agent's EOF). If output stays open after the exit (a daemonised grandchild holds the pipe), it
 // gives up after --drain-ms of silence (default 500, as Kata's agent).
 //
+//   kata-runner shell [--rows R --cols C] -- CMD...
+//                                 the debug console (kata-ts exec): CMD in a new session on a new pty
+//                                 (job control and line editing need one); fd 0/1 carry the terminal's
+//                                 bytes, fd 3 and fd 4 as above ("pid", then "exit"; "resize")
 //   kata-runner poweroff          sync(), then reboot(RB_POWER_OFF)
 //   kata-runner settime SEC USEC  settimeofday()
 //
 // If the agent dies, PR_SET_PDEATHSIG delivers SIGHUP: the helper SIGKILLs its process and exits.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -460,8 +465,185 @@ static int cmd_run(int argc, char **argv) {
   return 0;
 }
 
+/* Signals every process of session `sid` (the shell and its jobs, which job control puts in process
+ * groups of their own). */
+static void kill_session(pid_t sid, int sig) {
+  char path[64], buf[512];
+  DIR *d = opendir("/proc");
+  if (!d) {
+    kill(-sid, sig);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    pid_t p = (pid_t)atoi(e->d_name);
+    if (p <= 0) continue;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = 0;
+    /* After the command name's closing parenthesis: state ppid pgrp session. */
+    char *rp = strrchr(buf, ')');
+    int ppid, pgrp, session;
+    char state;
+    if (rp && sscanf(rp + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) == 4 && session == sid) kill(p, sig);
+  }
+  closedir(d);
+}
+
+/* The debug console: CMD as the leader of a new session whose controlling terminal is a new pty,
+ * its bytes pumped between fd 0/1 and the pty master (bounded buffers, as cmd_run). */
+static int cmd_shell(int argc, char **argv) {
+  unsigned rows = 0, cols = 0;
+  int i, drain_ms = 500;
+  for (i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--")) {
+      i++;
+      break;
+    } else if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
+      rows = (unsigned)atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--cols") && i + 1 < argc) {
+      cols = (unsigned)atoi(argv[++i]);
+    } else {
+      die("unknown argument %s", argv[i]);
+    }
+  }
+  if (i >= argc) die("usage: kata-runner shell [--rows R --cols C] -- cmd...");
+
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  prctl(PR_SET_PDEATHSIG, SIGHUP);
+  if (getppid() == 1) exit(125);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) die("signalfd: %s", strerror(errno));
+  signal(SIGPIPE, SIG_IGN);
+
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) die("pty: %s", strerror(errno));
+  const char *slave_name = ptsname(master);
+  if (!slave_name) die("ptsname: %s", strerror(errno));
+  if (rows && cols) {
+    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+    ioctl(master, TIOCSWINSZ, &ws);
+  }
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    prctl(PR_SET_PDEATHSIG, 0);
+    /* A session of its own, the pty its controlling terminal: ^C and ^Z reach the shell's jobs. */
+    if (setsid() < 0) _exit(126);
+    int slave = open(slave_name, O_RDWR);
+    if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) _exit(126);
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    for (int fd = 3; fd < 1024; fd++) close(fd);
+    execvp(argv[i], argv + i);
+    fprintf(stderr, "kata-runner: exec %s: %s\r\n", argv[i], strerror(errno));
+    _exit(127);
+  }
+  status_line("pid %d\n", pid);
+  set_nonblock(0);
+  set_nonblock(1);
+  set_nonblock(FD_CONTROL);
+  set_nonblock(master);
+
+  static struct pump in, out;
+  /* The agent closing stdin does not end the shell (the host hangs up by killing us instead). */
+  in = (struct pump){.src = 0, .dst = master, .close_dst = 0};
+  out = (struct pump){.src = master, .dst = 1, .close_dst = 1};
+  int done = 0, status = 0, control_open = 1;
+  long long last_output = now_ms();
+  for (;;) {
+    struct pollfd fds[4];
+    struct pump *owner[4];
+    short kind[4];
+    int n = 0;
+    fds[n] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    owner[n] = NULL;
+    kind[n++] = 2;
+    if (control_open) {
+      fds[n] = (struct pollfd){.fd = FD_CONTROL, .events = POLLIN};
+      owner[n] = NULL;
+      kind[n++] = 3;
+    }
+    struct pump *pumps[2] = {&in, &out};
+    for (int k = 0; k < 2; k++) {
+      struct pump *p = pumps[k];
+      if (p->src >= 0 && !p->src_eof && p->len == 0) {
+        fds[n] = (struct pollfd){.fd = p->src, .events = POLLIN};
+        owner[n] = p;
+        kind[n++] = 0;
+      } else if (p->len > 0 && p->dst >= 0) {
+        fds[n] = (struct pollfd){.fd = p->dst, .events = POLLOUT};
+        owner[n] = p;
+        kind[n++] = 1;
+      }
+    }
+    int timeout = -1;
+    if (done && out.len == 0) {
+      long long left = last_output + drain_ms - now_ms();
+      timeout = left > 0 ? (int)left : 0;
+    }
+    int r = poll(fds, (nfds_t)n, timeout);
+    if (r < 0 && errno != EINTR) die("poll: %s", strerror(errno));
+    for (int k = 0; r > 0 && k < n; k++) {
+      if (!fds[k].revents) continue;
+      if (kind[k] == 2) {
+        struct signalfd_siginfo si;
+        while (read(sfd, &si, sizeof si) == sizeof si) {
+          /* The agent died or ended the session: the shell's whole session goes. */
+          if ((si.ssi_signo == SIGHUP || si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !done) kill_session(pid, SIGKILL);
+        }
+        int st;
+        pid_t w;
+        while ((w = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+          if (w == pid && !done) {
+            done = 1;
+            status = st;
+            if (last_output < now_ms()) last_output = now_ms();
+          }
+        }
+      } else if (kind[k] == 3) {
+        handle_control(master);
+        if (ctl_len == (size_t)-1) {
+          control_open = 0;
+          ctl_len = 0;
+        }
+      } else if (kind[k] == 0) {
+        if (pump_read(owner[k]) && owner[k] == &out) last_output = now_ms();
+      } else {
+        pump_write(owner[k]);
+      }
+    }
+    pump_finish(&in);
+    int out_done = pump_finish(&out);
+    /* The pty ends (EIO) once every holder of the slave is gone; a background job keeping it open
+     * is given drain_ms of silence, as cmd_run gives a daemonised grandchild. */
+    if (done && (out_done || (out.len == 0 && now_ms() - last_output >= drain_ms))) break;
+  }
+  status_line("exit %d\n", encode_status(status));
+  /* As a terminal hangup: jobs left behind get SIGHUP (those that ignore it, as with nohup, stay). */
+  kill_session(pid, SIGHUP);
+  while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "run")) return cmd_run(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "shell")) return cmd_shell(argc, argv);
   if (argc == 2 && !strcmp(argv[1], "poweroff")) {
     sync();
     reboot(RB_POWER_OFF);
@@ -472,6 +654,6 @@ int main(int argc, char **argv) {
     if (settimeofday(&tv, NULL) < 0) die("settimeofday: %s", strerror(errno));
     return 0;
   }
-  fprintf(stderr, "usage: kata-runner run|poweroff|settime ...\n");
+  fprintf(stderr, "usage: kata-runner run|shell|poweroff|settime ...\n");
   return 2;
 }

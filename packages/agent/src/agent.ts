@@ -6,6 +6,7 @@ import { listenVsock } from './channels/vsock';
 import { findVirtioPort, VirtioSerialChannel } from './channels/virtio-serial';
 import type { AgentConfig, ListenAddress } from './config';
 import { Crun } from './container/crun';
+import { DebugConsole } from './console/debug-console';
 import { limited, LogLimiter, Logger } from './logging';
 import { Metrics } from './metrics';
 import { Network } from './network/network';
@@ -70,6 +71,9 @@ export class Agent {
     await fs.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     await agent.listen();
     runner();
+    // Only a VM whose host enabled the debug console has its port (kata-ts exec).
+    const debugConsole = inGuest ? await DebugConsole.open(runner, log.child({ subsystem: 'debug-console' })) : undefined;
+    if (debugConsole) agent.closers.push(() => debugConsole.close());
     const g = globalThis as { __kataAgentLoadAt?: number; __kataAgentCompiledAt?: number; __kataAgentCodeCache?: string };
     log.info({
       mode: config.mode, cgroupV2, noPivot, runner: runner(), uptime: process.uptime(), mainAt: MAIN_AT,

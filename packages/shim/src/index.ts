@@ -43,5 +43,6 @@ export { processArgv } from './framework/pid-alive';
 /**** Agent client ****/
 export { KataAgentClient } from './agent/agent-client';
 export { AGENT_CTL_SOCKET } from './agent-proxy/agent-ctl-socket';
+export { DEBUG_CONSOLE_SOCKET } from './agent-proxy/debug-console-socket';
 export type { AgentClient } from './agent/agent-client';
 export type * from './agent/types';

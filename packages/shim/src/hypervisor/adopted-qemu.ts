@@ -10,7 +10,7 @@ import type { Hypervisor, VmExit } from './hypervisor';
 import { hotplugDimm } from './memory-hotplug';
 import { QmpClient } from './qmp';
 import { dialUnix } from './unix-dial';
-import { LOG_SOCKET } from './qemu-args';
+import { CONSOLE_SOCKET, LOG_SOCKET } from './qemu-args';
 import path from 'node:path';
 import { processArgv } from '../framework/pid-alive';
 import { promises as fs } from 'node:fs';
@@ -67,6 +67,14 @@ export class AdoptedQemu implements Hypervisor {
   /** The pool launched its VMs from buildVmSpec too: the log socket sits beside the agent's. */
   connectLog(timeoutMs: number): Promise<Duplex | undefined> {
     return dialUnix(path.join(path.dirname(this.vm.agentSocket), LOG_SOCKET), timeoutMs);
+  }
+
+  /**
+   * Beside the agent's too, when the VM has the port: the pool VM's template key, which the shim
+   * checked before adopting it, includes the console port, so it has one exactly when this sandbox's spec does.
+   */
+  connectConsole(timeoutMs: number): Promise<Duplex | undefined> {
+    return dialUnix(path.join(path.dirname(this.vm.agentSocket), CONSOLE_SOCKET), timeoutMs);
   }
 
   helperPids(): number[] {

@@ -74,6 +74,11 @@ export interface VmSpec {
    * agent's log lines from it. None: no log port (the agent logs to the console).
    */
   logSocket?: string;
+  /**
+   * The debug console's port (virtio-serial agent.console.0, [agent.kata] debug_console_enabled):
+   * QEMU serves this socket, the guest agent runs a root shell for whoever connects. None: no port.
+   */
+  consoleSocket?: string;
   /** Empty PCIe root ports for NIC hot-plug (template VMs and their clones; see nic-hotplug.ts). */
   hotplugPorts?: number;
 }
@@ -91,6 +96,8 @@ export interface Hypervisor {
   connectAgent(timeoutMs: number): Promise<Duplex>;
   /** The guest's log stream (the agent's log lines), when the VM has a log port. */
   connectLog?(timeoutMs: number): Promise<Duplex | undefined>;
+  /** The debug console's stream (kata-ts exec), when the VM has the console port. */
+  connectConsole?(timeoutMs: number): Promise<Duplex | undefined>;
   /** The hypervisor's host pid (reported as every task's pid, as Kata does). */
   readonly pid: number;
   /** QEMU's -name when it is not sandbox-<sandbox id> (an adopted pool VM): how cleanup recognises it. */

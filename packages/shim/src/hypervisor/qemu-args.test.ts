@@ -45,6 +45,11 @@ describe('qemuArgs', () => {
     const vsockLogged = qemuArgs({ ...base, agentChannel: { kind: 'vsock', cid: 3, port: 1024 }, logSocket: '/s/agent-log.sock' });
     expect(after(vsockLogged, '-device').filter((d) => d.startsWith('virtio-serial-pci'))).toEqual(['virtio-serial-pci,id=serial0']);
     expect(after(vsockLogged, '-device')).toContain('virtserialport,bus=serial0.0,chardev=log0,name=agent.log.0');
+    // The debug console's port exists only when its socket is set (debug_console_enabled).
+    expect(args.join(' ')).not.toContain('agent.console.0');
+    const withConsole = qemuArgs({ ...base, agentChannel: { kind: 'vsock', cid: 3, port: 1024 }, consoleSocket: '/s/console.sock' });
+    expect(after(withConsole, '-chardev')).toContain('socket,id=dbgcon0,path=/s/console.sock,server=on,wait=off');
+    expect(after(withConsole, '-device')).toEqual(expect.arrayContaining(['virtio-serial-pci,id=serial0', 'virtserialport,bus=serial0.0,chardev=dbgcon0,name=agent.console.0']));
   });
 
   it('uses -cpu host under KVM, vhost-vsock, virtio-fs with shared memory, and an image as /dev/vda', () => {

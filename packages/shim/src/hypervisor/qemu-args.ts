@@ -15,6 +15,10 @@ export const AGENT_PORT_NAME = 'agent.channel.0';
 export const LOG_PORT_NAME = 'agent.log.0';
 /** Its socket in the VM directory (a pool VM's too: a shim adopting one finds it there). */
 export const LOG_SOCKET = 'agent-log.sock';
+/** The debug console's virtio-serial port (kata-ts exec), only when the configuration enables it. */
+export const CONSOLE_PORT_NAME = 'agent.console.0';
+/** Its socket in the VM directory, served by QEMU like the log port's. */
+export const CONSOLE_SOCKET = 'console.sock';
 export const SHARE_MOUNT_TAG = 'kataShared';
 
 /** Files QEMU keeps in the VM directory. */
@@ -73,7 +77,7 @@ export function qemuArgs(spec: VmSpec): string[] {
   if (spec.freePageReporting) args.push('-device', 'virtio-balloon-pci,id=balloon0,free-page-reporting=on');
 
   const channel = spec.agentChannel;
-  if (channel.kind === 'virtio-serial' || spec.logSocket) args.push('-device', 'virtio-serial-pci,id=serial0');
+  if (channel.kind === 'virtio-serial' || spec.logSocket || spec.consoleSocket) args.push('-device', 'virtio-serial-pci,id=serial0');
   if (channel.kind === 'virtio-serial') {
     args.push(
       '-chardev', `socket,id=agent0,path=${optValue(channel.socketPath)}${channel.qemuListens ? ',server=on,wait=off' : ''}`,
@@ -88,6 +92,13 @@ export function qemuArgs(spec: VmSpec): string[] {
     args.push(
       '-chardev', `socket,id=log0,path=${optValue(spec.logSocket)},server=on,wait=off`,
       '-device', `virtserialport,bus=serial0.0,chardev=log0,name=${LOG_PORT_NAME}`,
+    );
+  }
+  if (spec.consoleSocket) {
+    // Served by QEMU for the same reason: the shim (of this VM or of one adopting it) dials it per session.
+    args.push(
+      '-chardev', `socket,id=dbgcon0,path=${optValue(spec.consoleSocket)},server=on,wait=off`,
+      '-device', `virtserialport,bus=serial0.0,chardev=dbgcon0,name=${CONSOLE_PORT_NAME}`,
     );
   }
 

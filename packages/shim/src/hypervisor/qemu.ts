@@ -176,6 +176,10 @@ export class QemuHypervisor implements Hypervisor {
     return this.spec.logSocket ? dialUnix(this.spec.logSocket, timeoutMs) : undefined;
   }
 
+  async connectConsole(timeoutMs: number): Promise<Duplex | undefined> {
+    return this.spec.consoleSocket ? dialUnix(this.spec.consoleSocket, timeoutMs) : undefined;
+  }
+
   helperPids(): number[] {
     return this.virtiofsd?.pid ? [this.virtiofsd.pid] : [];
   }

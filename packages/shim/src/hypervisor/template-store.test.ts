@@ -26,6 +26,10 @@ describe('templateKey', () => {
     expect(templateKey({ ...spec, kernelParams: ['console=ttyS0', 'agent.log=debug'] }, '/usr/bin/qemu')).not.toBe(templateKey(spec, '/usr/bin/qemu'));
     expect(templateKey(spec, '/other/qemu')).not.toBe(templateKey(spec, '/usr/bin/qemu'));
     expect(templateKey({ ...spec, hotplugPorts: 4 }, '/usr/bin/qemu')).not.toBe(templateKey(spec, '/usr/bin/qemu'));
+    // A clone or pool VM of a template without the debug console's port would silently lack it.
+    const withConsole = templateKey({ ...spec, consoleSocket: '/x/vm/console.sock' }, '/usr/bin/qemu');
+    expect(withConsole).not.toBe(templateKey(spec, '/usr/bin/qemu'));
+    expect(templateKey({ ...other, consoleSocket: '/y/vm/console.sock' }, '/usr/bin/qemu')).toBe(withConsole);
   });
 });
 

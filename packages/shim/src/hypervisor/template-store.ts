@@ -62,6 +62,8 @@ export function templateKey(spec: VmSpec, qemuBinary: string): string {
     ...(spec.freePageReporting ? { freePageReporting: true } : {}),
     // The log port is a device of the guest: templates made before it existed have another key.
     ...(spec.logSocket ? { logPort: true } : {}),
+    // So is the debug console's port: a clone or pool VM has it exactly when its template had it.
+    ...(spec.consoleSocket ? { consolePort: true } : {}),
   };
   return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 32);
 }

@@ -18,6 +18,7 @@ import { removeTree } from '../fs/safe-remove';
 import { writeSandboxRecord } from './sandbox-files';
 import type { ShareLike } from './pod-vm';
 import { serveAgentCtl, type AgentCtlSocket } from '../agent-proxy/agent-ctl-socket';
+import { serveDebugConsole, type DebugConsoleSocket } from '../agent-proxy/debug-console-socket';
 import { forwardGuestLog } from './guest-log';
 
 /** Linux onlines hot-plugged memory in blocks of this size (x86-64). */
@@ -80,6 +81,7 @@ export class Sandbox {
   private healthTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private agentCtl: AgentCtlSocket | undefined;
+  private debugConsole: DebugConsoleSocket | undefined;
 
   private constructor(
     readonly id: string,
@@ -186,6 +188,15 @@ export class Sandbox {
         ctlLog.warn({ err: err.message }, 'agent-ctl socket not served');
         return undefined;
       });
+      // The debug console (kata-ts exec): only a VM given the console port ([agent.kata] debug_console_enabled).
+      if (spec.consoleSocket) {
+        const vm = hypervisor;
+        const consoleLog = log.child({ subsystem: 'debug-console' });
+        sandbox.debugConsole = await serveDebugConsole(init.dir, (ms) => vm.connectConsole?.(ms) ?? Promise.resolve(undefined), consoleLog).catch((err: Error) => {
+          consoleLog.warn({ err: err.message }, 'debug console socket not served');
+          return undefined;
+        });
+      }
       return sandbox;
     } catch (err) {
       log.error({ err: messageOf(err) }, 'sandbox creation failed, cleaning up');
@@ -251,6 +262,7 @@ export class Sandbox {
     this.stopping ??= (async () => {
       clearTimeout(this.healthTimer);
       await this.agentCtl?.close().catch(() => undefined);
+      await this.debugConsole?.close().catch(() => undefined);
       // DestroySandbox lets the agent unmount the share (flushing mmap'd writes) before the VM goes.
       if (this.deadReason === undefined && !this.agent.closed) {
         await this.agent.destroySandbox().catch((err: Error) => this.log.warn({ err: err.message }, 'DestroySandbox failed'));

@@ -24,6 +24,9 @@ describe('VM settings', () => {
     const spec = buildVmSpec(input);
     expect(spec).toMatchObject({ dir: '/run/kata-ts/sbs/s/vm', share: { kind: 'virtio-9p', hostPath: '/run/kata-ts/sbs/s/shared' }, image: undefined });
     expect(spec.kernelParams).toContain('quiet');
+    expect(spec.consoleSocket).toBeUndefined();
+    c.agent.debugConsoleEnabled = true;
+    expect(buildVmSpec(input).consoleSocket).toBe('/run/kata-ts/sbs/s/vm/console.sock');
     c.hypervisor.sharedFs = 'virtio-fs';
     expect(buildVmSpec(input).share.kind).toBe('virtio-9p');
     c.hypervisor.virtioFsDaemon = '/usr/libexec/virtiofsd';

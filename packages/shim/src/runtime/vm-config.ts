@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { LOG_SOCKET } from '../hypervisor/qemu-args';
+import { CONSOLE_SOCKET, LOG_SOCKET } from '../hypervisor/qemu-args';
 import path from 'node:path';
 import type { ShimConfig } from '../config/config';
 import type { AgentChannel, ShareDevice, VmSpec } from '../hypervisor/hypervisor';
@@ -76,6 +76,7 @@ export function buildVmSpec(input: VmSpecInput): VmSpec {
     memorySlots: MEMORY_SLOTS,
     qmpSocket: path.join(vmDir, 'qmp.sock'),
     logSocket: path.join(vmDir, LOG_SOCKET),
+    consoleSocket: config.agent.debugConsoleEnabled ? path.join(vmDir, CONSOLE_SOCKET) : undefined,
     kernel: h.kernel,
     initrd: h.initrd || undefined,
     firmware: h.firmware || undefined,

@@ -20,7 +20,7 @@ import { QemuHypervisor } from '../hypervisor/qemu';
 import { templateKey, TemplateStore, type TemplateFiles } from '../hypervisor/template-store';
 import { waitForAgent } from './sandbox';
 import { chooseAccel } from '../hypervisor/accel';
-import { LOG_SOCKET } from '../hypervisor/qemu-args';
+import { CONSOLE_SOCKET, LOG_SOCKET } from '../hypervisor/qemu-args';
 import { buildVmSpec, chooseAgentChannel, vmSizing, type VmSizing } from './vm-config';
 
 /**
@@ -77,6 +77,7 @@ async function makeTemplate(config: ShimConfig, sandboxSpec: VmSpec, work: strin
     memoryFile: { path: path.join(work, 'memory'), shared: true },
     qmpSocket: path.join(vmDir, 'qmp.sock'),
     logSocket: sandboxSpec.logSocket ? path.join(vmDir, LOG_SOCKET) : undefined,
+    consoleSocket: sandboxSpec.consoleSocket ? path.join(vmDir, CONSOLE_SOCKET) : undefined,
     incoming: false,
   };
   if (templateKey(spec, config.hypervisor.path) !== templateKey(sandboxSpec, config.hypervisor.path)) {
