@@ -6,6 +6,7 @@ import {
   DEFAULT_CONTAINERD_CONFIG, DEFAULT_CRIO_DROPIN_DIR, DEFAULT_RUNTIME_PATH, DEPLOY_TARGETS, deployCommand, type DeployArgs,
 } from './commands/deploy';
 import { envCommand } from './commands/env';
+import { execCommand } from './commands/exec';
 import { factoryCommand } from './commands/factory';
 import { versionCommand } from './commands/version';
 import { stdio, type Output } from './output';
@@ -51,10 +52,15 @@ export async function run(argv: string[], out: Output = stdio): Promise<number> 
     async (args) => {
       code = await agentCtlCommand({ config: args.config, sandbox: args.sandbox, rpc: args.rpc, json: args.json, script: args.script, list: args.list, timeout: args.timeout }, out);
     })
+    .command('exec <sandbox>', 'an interactive root shell in a running sandbox\'s VM, outside its containers (Kata\'s debug console; needs [agent.kata] debug_console_enabled); exits with the shell\'s status', (y) =>
+      y.positional('sandbox', { type: 'string', demandOption: true, describe: 'the sandbox id (a pod\'s sandbox id, the container id of a plain ctr run, or a container of a pod)' }),
+    async (args) => {
+      code = await execCommand({ config: args.config, sandbox: args.sandbox }, out);
+    })
     .command('version', 'print the kata-ts version', (y) => y.options(json), (args) => {
       code = versionCommand(args, out);
     })
-    .demandCommand(1, 'name a command: check, env, factory, deploy, undeploy, agent-ctl or version')
+    .demandCommand(1, 'name a command: check, env, factory, deploy, undeploy, agent-ctl, exec or version')
     .strict()
     .version(false)
     .help()

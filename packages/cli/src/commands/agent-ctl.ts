@@ -8,13 +8,14 @@
  * field names (e.g. {"containerId": "c1"}). The call goes through the sandbox shim's agent-ctl socket
  * (<state dir>/sbs/<id>/agent-ctl.sock): the agent's channel belongs to the shim.
  */
-import { existsSync, promises as fs, readdirSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { kataReflection } from '@kata-ts/protocol/kata-reflection';
 import { AGENT_CTL_SOCKET } from '@kata-ts/shim';
 import { bytesCodec, Client, codeName, isTtrpcError, method } from 'ttrpc-ts';
 import { loadEffectiveConfig } from '../config-lookup';
+import { resolveSandbox, SANDBOX_ID, SandboxLookupError } from '../sandbox-resolve';
 import type { Output } from '../output';
 
 export interface AgentCtlArgs {
@@ -40,8 +41,6 @@ class UsageError extends Error {}
 
 /** The services an agent serves, in the order --list prints them. */
 const SERVICES = ['grpc.AgentService', 'grpc.Health'];
-/** containerd's id rule, and no path tricks: the id names a directory. */
-const SANDBOX_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** protobuf JSON: enums by name, 64-bit numbers as strings, bytes as base64, every field shown. */
 const TO_JSON: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, defaults: true, arrays: true, json: true };
 
@@ -84,14 +83,6 @@ function parseRequest(rpc: Rpc, text: string | undefined): Uint8Array {
   }
 }
 
-function runningSandboxes(sbs: string): string[] {
-  try {
-    return readdirSync(sbs).filter((id) => existsSync(path.join(sbs, id, AGENT_CTL_SOCKET)));
-  } catch {
-    return [];
-  }
-}
-
 /** Each script line: `<rpc> [json]`; blank lines and # comments skipped. */
 function scriptCalls(text: string): Array<{ line: number; rpc: string; json?: string }> {
   const calls: Array<{ line: number; rpc: string; json?: string }> = [];
@@ -131,12 +122,13 @@ export async function agentCtlCommand(args: AgentCtlArgs, out: Output): Promise<
 
     const { config, error } = await loadEffectiveConfig(args.config);
     if (error) throw new UsageError(error);
-    const sbs = path.join(config.runtime.stateDir, 'sbs');
-    const socket = path.join(sbs, args.sandbox, AGENT_CTL_SOCKET);
-    if (!existsSync(socket)) {
-      const running = runningSandboxes(sbs);
-      throw new UsageError(`no running sandbox ${args.sandbox} (no ${socket}); running: ${running.length ? running.join(', ') : 'none'}`);
+    let sandboxDir: string;
+    try {
+      sandboxDir = resolveSandbox(config.runtime.stateDir, args.sandbox).dir;
+    } catch (err) {
+      throw err instanceof SandboxLookupError ? new UsageError(err.message) : err;
     }
+    const socket = path.join(sandboxDir, AGENT_CTL_SOCKET);
     const client = await Client.connect(socket, { timeoutMs: 5_000 });
     try {
       for (const { rpc, request } of planned) {
