@@ -101,6 +101,11 @@ install_file "$TMP/configuration.toml" "$DESTDIR$CONF_DIR/configuration.toml" 06
 if [ -z "$DESTDIR" ] && [ "${KATA_TS_SKIP_TEMPLATE:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then
 	say "VM template: $("$PREFIX/bin/kata-ts" factory init 2>&1 | tail -1)" || say "VM template not made now (the shim makes it for the first pod)"
 fi
+# kata-ts monitor's unit ships installed but not enabled: metrics are the operator's choice.
+if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && [ -d /etc/systemd/system ]; then
+	sed "s#/usr/local/bin/kata-ts#$PREFIX/bin/kata-ts#" packages/cli/systemd/kata-ts-monitor.service >"$TMP/kata-ts-monitor.service"
+	install_file "$TMP/kata-ts-monitor.service" /etc/systemd/system/kata-ts-monitor.service 0644
+fi
 # The warm VM pool (a no-op when the configuration's vm_cache_number is 0). Restarted on every
 # install so it runs the code just installed; VMs it already handed to pods stay with them.
 if [ -z "$DESTDIR" ] && [ "${KATA_TS_SKIP_FACTORY:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then

@@ -8,6 +8,7 @@ import {
 import { envCommand } from './commands/env';
 import { execCommand } from './commands/exec';
 import { factoryCommand } from './commands/factory';
+import { DEFAULT_LISTEN_ADDRESS, DEFAULT_RUNTIME_ENDPOINT, monitorCommand } from './commands/monitor';
 import { versionCommand } from './commands/version';
 import { stdio, type Output } from './output';
 
@@ -52,6 +53,15 @@ export async function run(argv: string[], out: Output = stdio): Promise<number> 
     async (args) => {
       code = await agentCtlCommand({ config: args.config, sandbox: args.sandbox, rpc: args.rpc, json: args.json, script: args.script, list: args.list, timeout: args.timeout }, out);
     })
+    .command('monitor', 'serve every running sandbox\'s metrics to Prometheus on one address (Kata\'s kata-monitor); runs until stopped', (y) =>
+      y.options({
+        'listen-address': { type: 'string', default: DEFAULT_LISTEN_ADDRESS, describe: 'host:port to serve /metrics, /sandboxes and /agent-url on' },
+        'runtime-endpoint': { type: 'string', default: DEFAULT_RUNTIME_ENDPOINT, describe: 'the CRI socket whose pods label the metrics (cri_name, cri_namespace, cri_uid); "" for none' },
+        'scrape-timeout': { type: 'number', default: 5, describe: 'seconds one sandbox\'s shim may take to answer' },
+      }),
+    async (args) => {
+      code = await monitorCommand({ config: args.config, listenAddress: args['listen-address'], runtimeEndpoint: args['runtime-endpoint'], scrapeTimeout: args['scrape-timeout'] }, out);
+    })
     .command('exec <sandbox>', 'an interactive root shell in a running sandbox\'s VM, outside its containers (Kata\'s debug console; needs [agent.kata] debug_console_enabled); exits with the shell\'s status', (y) =>
       y.positional('sandbox', { type: 'string', demandOption: true, describe: 'the sandbox id (a pod\'s sandbox id, the container id of a plain ctr run, or a container of a pod)' }),
     async (args) => {
@@ -60,7 +70,7 @@ export async function run(argv: string[], out: Output = stdio): Promise<number> 
     .command('version', 'print the kata-ts version', (y) => y.options(json), (args) => {
       code = versionCommand(args, out);
     })
-    .demandCommand(1, 'name a command: check, env, factory, deploy, undeploy, agent-ctl, exec or version')
+    .demandCommand(1, 'name a command: check, env, factory, deploy, undeploy, agent-ctl, exec, monitor or version')
     .strict()
     .version(false)
     .help()

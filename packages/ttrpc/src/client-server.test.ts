@@ -42,14 +42,22 @@ describe('ttrpc client and server', () => {
     expect((await pair.echo.echo(big)).payload.length).toBe(10_000);
   });
 
-  it('reports each settled call with its wall time and status code (onCallEnd)', async () => {
+  it('reports each settled call with its wall time and status code on both sides (onCallEnd)', async () => {
     const ended: Array<{ method: string; ms: number; code: number }> = [];
-    const timed = await startEchoPair({ server: { onCallEnd: (ctx, ms, code) => ended.push({ method: ctx.method, ms, code }) } });
+    const made: Array<{ service: string; method: string; ms: number; code: number }> = [];
+    const timed = await startEchoPair({
+      server: { onCallEnd: (ctx, ms, code) => ended.push({ method: ctx.method, ms, code }) },
+      client: { onCallEnd: (service, method, ms, code) => made.push({ service, method, ms, code }) },
+    });
     try {
       await timed.echo.echo({ text: 'slow', sleepMs: 50 });
       await timed.echo.echo({ text: 'x', failCode: Code.NOT_FOUND }).catch(() => undefined);
-      expect(ended.map((e) => [e.method, e.code])).toEqual([['Echo', Code.OK], ['Echo', Code.NOT_FOUND]]);
+      await timed.echo.echo({ text: 'late', sleepMs: 500 }, { timeoutMs: 20 }).catch(() => undefined);
+      expect(ended.slice(0, 2).map((e) => [e.method, e.code])).toEqual([['Echo', Code.OK], ['Echo', Code.NOT_FOUND]]);
       expect(ended[0]!.ms).toBeGreaterThanOrEqual(45);
+      expect(made.map((e) => [e.method, e.code])).toEqual([['Echo', Code.OK], ['Echo', Code.NOT_FOUND], ['Echo', Code.DEADLINE_EXCEEDED]]);
+      expect(made[0]!.service).toMatch(/Echo/);
+      expect(made[0]!.ms).toBeGreaterThanOrEqual(45);
     } finally {
       await timed.close();
     }

@@ -31,6 +31,8 @@ export interface ClientOptions {
   metadata?: MetadataInit;
   /** Runs once when the connection closes, with the reason if it failed. */
   onClose?: (err: Error | undefined) => void;
+  /** Runs when a unary call ends, with its duration and status code (OK on success): for metrics. */
+  onCallEnd?: (service: string, method: string, ms: number, code: Code) => void;
 }
 
 const LAST_STREAM_ID = 0xffffffff;
@@ -90,12 +92,25 @@ export class Client {
 
   /** Makes a unary call. */
   unary<Req, Res>(service: string, method: MethodDescriptor<Req, unknown, unknown, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+    const observer = this.options.onCallEnd;
+    const started = observer ? performance.now() : 0;
+    let ended = false; // a call is observed once, however it ends
+    const onCallEnd = observer && ((code: Code) => {
+      if (!ended) observer(service, method.name, performance.now() - started, code);
+      ended = true;
+    });
     return new Promise<Res>((resolve, reject) => {
       const sink: ClientStreamSink = {
         streamsOut: false,
         message: () => sink.fail(new TtrpcError(Code.INTERNAL, 'ttrpc: data frame on a unary call')),
-        end: (final) => resolve(final as Res),
-        fail: reject,
+        end: (final) => {
+          onCallEnd?.(Code.OK);
+          resolve(final as Res);
+        },
+        fail: (err) => {
+          onCallEnd?.(err instanceof TtrpcError ? err.code : Code.UNKNOWN);
+          reject(err);
+        },
       };
       this.open(service, method, request, 0, options, sink);
     });

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { bytesCodec, Client, createServiceClient, type ServiceClient } from 'ttrpc-ts';
 import { AgentService, HealthService } from '@kata-ts/protocol/kata';
 import { AGENT_TIMEOUTS_MS, type AgentRpc } from './timeouts';
+import { agentRpcDurations } from '../metrics/rpc-durations';
 import {
   createContainerToPb, createSandboxToPb, execProcessToPb, guestDetailsFromPb, interfaceFromPb, interfaceToPb, resourcesToPb,
   routeFromPb, routeToPb, statsFromPb,
@@ -56,6 +57,8 @@ export interface AgentClient {
   updateRoutes(routes: NetRoute[]): Promise<NetRoute[]>;
   listInterfaces(): Promise<NetInterface[]>;
   listRoutes(): Promise<NetRoute[]>;
+  /** The agent's and the guest's metrics, Prometheus text as the agent wrote it (not yet checked). */
+  getMetrics(): Promise<string>;
   readonly closed: boolean;
   /**
    * One agent call as bytes in and out (the agent-ctl socket passes operators' calls through): the
@@ -98,6 +101,7 @@ export class KataAgentClient implements AgentClient {
         this.closeReason = { err };
         for (const l of this.closeListeners.splice(0)) l(err);
       },
+      onCallEnd: (_service, method, ms) => agentRpcDurations.observe(method, ms),
     });
     this.agent = createServiceClient(this.client, AgentService);
     this.health = createServiceClient(this.client, HealthService);
@@ -237,5 +241,9 @@ export class KataAgentClient implements AgentClient {
 
   async listRoutes(): Promise<NetRoute[]> {
     return list((await this.agent.listRoutes({}, this.opts('listRoutes'))).Routes).map(routeFromPb);
+  }
+
+  async getMetrics(): Promise<string> {
+    return (await this.agent.getMetrics({}, this.opts('getMetrics'))).metrics ?? '';
   }
 }

@@ -31,6 +31,7 @@ export const AGENT_TIMEOUTS_MS = {
   listRoutes: 30_000,
   setGuestDateTime: 10_000,
   onlineCpuMem: 30_000,
+  getMetrics: 10_000, // a monitor scrape waits on it
 } as const;
 
 export type AgentRpc = keyof typeof AGENT_TIMEOUTS_MS;

@@ -13,6 +13,7 @@ import { sameUserOnly } from './peer-check';
 import { createPublisher } from './publisher';
 import { removeSocket } from './socket';
 import { SHIM_ADDRESS_ENV, runtimeOptionsFromEnv } from './start';
+import { shimRpcDurations } from '../metrics/rpc-durations';
 
 /** Opens the listener: fd 3 from `start`, or the -socket path. */
 async function openListener(flags: ShimFlags): Promise<net.Server> {
@@ -59,7 +60,10 @@ export async function serveShim(manager: ShimManager, flags: ShimFlags): Promise
       onError: (err) => log.warn({ err: err.message }, 'ttrpc server error'),
       toStatus: service.toStatus,
       accept: sameUserOnly(log.child({ subsystem: 'server' })),
-      onCallEnd: (ctx, ms, code) => logCall(log, ctx.service, ctx.method, ms, code),
+      onCallEnd: (ctx, ms, code) => {
+        shimRpcDurations.observe(ctx.method, ms);
+        logCall(log, ctx.service, ctx.method, ms, code);
+      },
     });
     // containerd 2.x speaks v3 to shims that said so at start (bootstrap protocol), v2 to the rest.
     server.register(TaskService, service.task);

@@ -20,6 +20,8 @@ import type { ShareLike } from './pod-vm';
 import { serveAgentCtl, type AgentCtlSocket } from '../agent-proxy/agent-ctl-socket';
 import { serveDebugConsole, type DebugConsoleSocket } from '../agent-proxy/debug-console-socket';
 import { forwardGuestLog } from './guest-log';
+import { SandboxMetrics } from '../metrics/sandbox-metrics';
+import { serveMonitor, type MonitorSocket } from '../metrics/monitor-socket';
 
 /** Linux onlines hot-plugged memory in blocks of this size (x86-64). */
 const MEMORY_BLOCK_MIB = 128;
@@ -82,6 +84,7 @@ export class Sandbox {
   private stopping: Promise<void> | undefined;
   private agentCtl: AgentCtlSocket | undefined;
   private debugConsole: DebugConsoleSocket | undefined;
+  private monitor: MonitorSocket | undefined;
 
   private constructor(
     readonly id: string,
@@ -197,6 +200,13 @@ export class Sandbox {
           return undefined;
         });
       }
+      // Its metrics for `kata-ts monitor` (and Prometheus behind it); optional in the same way.
+      const monitorLog = log.child({ subsystem: 'monitor' });
+      const metrics = new SandboxMetrics({ sandboxId: init.id, hypervisorPid: hypervisor.pid, helperPids: () => sandbox.hypervisor.helperPids(), agent });
+      sandbox.monitor = await serveMonitor(init.dir, metrics, agentUrl(spec.agentChannel), monitorLog).catch((err: Error) => {
+        monitorLog.warn({ err: err.message }, 'monitor socket not served');
+        return undefined;
+      });
       return sandbox;
     } catch (err) {
       log.error({ err: messageOf(err) }, 'sandbox creation failed, cleaning up');
@@ -263,6 +273,7 @@ export class Sandbox {
       clearTimeout(this.healthTimer);
       await this.agentCtl?.close().catch(() => undefined);
       await this.debugConsole?.close().catch(() => undefined);
+      await this.monitor?.close().catch(() => undefined);
       // DestroySandbox lets the agent unmount the share (flushing mmap'd writes) before the VM goes.
       if (this.deadReason === undefined && !this.agent.closed) {
         await this.agent.destroySandbox().catch((err: Error) => this.log.warn({ err: err.message }, 'DestroySandbox failed'));
@@ -316,4 +327,9 @@ export async function waitForAgent(agent: AgentClient, hypervisor: Hypervisor, d
     throw new UnavailableError(`the VM exited before its agent answered${said ? `: ${said}` : ''}`);
   }
   throw new UnavailableError(`the agent did not answer within the dial timeout: ${messageOf(last)}`);
+}
+
+/** The agent's address as the monitor's /agent-url reports it (Kata: vsock://<cid>:<port>). */
+function agentUrl(channel: VmSpec['agentChannel']): string {
+  return channel.kind === 'vsock' ? `vsock://${channel.cid}:${channel.port}` : `virtio-serial://${channel.socketPath}`;
 }
