@@ -14,6 +14,7 @@ APT_PACKAGES=(
   runsc                           # gVisor, a peer in benchmarks
   conmon skopeo                   # CRI-O e2e fixture: its runc handler's monitor; images copied into its storage
   nftables                        # CRI-O 1.34 dies on a hostPort pod without `nft` (its host-port manager)
+  tmux                            # e2e kata-exec: drives `kata-ts exec` on a real terminal
   prometheus                      # e2e: a real Prometheus server scrapes `kata-ts monitor` (started by the test only)
   build-essential python3         # node-gyp for node-vsock
 )
