@@ -9,7 +9,7 @@ import { AgentService, HealthService } from '@kata-ts/protocol/kata';
 import { AGENT_TIMEOUTS_MS, type AgentRpc } from './timeouts';
 import { agentRpcDurations } from '../metrics/rpc-durations';
 import {
-  createContainerToPb, createSandboxToPb, execProcessToPb, guestDetailsFromPb, interfaceFromPb, interfaceToPb, resourcesToPb,
+  createContainerToPb, createSandboxToPb, execProcessToPb, exitStatusFromPb, guestDetailsFromPb, interfaceFromPb, interfaceToPb, resourcesToPb,
   routeFromPb, routeToPb, statsFromPb,
 } from './trans';
 import type {
@@ -179,7 +179,7 @@ export class KataAgentClient implements AgentClient {
 
   async waitProcess(containerId: string, execId: string): Promise<number> {
     const r = await this.agent.waitProcess({ containerId, execId }, this.opts('waitProcess'));
-    return r.status ?? 0;
+    return exitStatusFromPb(r.status);
   }
 
   async pauseContainer(containerId: string): Promise<void> {

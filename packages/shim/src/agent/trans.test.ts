@@ -1,5 +1,5 @@
 import { agent } from '@kata-ts/protocol/kata';
-import { seccompToPb, specToPb } from './trans';
+import { exitStatusFromPb, seccompToPb, specToPb } from './trans';
 import type { OciLinuxSeccomp } from '../oci/spec';
 
 /** What the agent decodes from the wire (the seccomp part of a CreateContainer spec). */
@@ -47,5 +47,15 @@ describe('seccomp → oci.proto', () => {
   it('sends no filter when the spec has none', () => {
     expect(specToPb({ linux: {} }).Linux?.Seccomp).toBeNull();
     expect(seccompToPb({ defaultAction: 'SCMP_ACT_ALLOW' })).toEqual({ DefaultAction: 'SCMP_ACT_ALLOW', Architectures: [], Flags: [], Syscalls: [] });
+  });
+});
+
+describe('WaitProcess status → exit status', () => {
+  it('passes 0..255 through (an unset status is 0)', () => {
+    expect([0, 1, 137, 255, undefined, null].map(exitStatusFromPb)).toEqual([0, 1, 137, 255, 0, 0]);
+  });
+
+  it.each([-1, 256, 0x7fffffff, -0x80000000, 1.5, NaN])('refuses %p, which containerd would see as another number', (status) => {
+    expect(() => exitStatusFromPb(status)).toThrow('outside 0..255');
   });
 });

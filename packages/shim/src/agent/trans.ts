@@ -190,6 +190,17 @@ export function statsFromPb(r: kata.grpc.StatsContainerResponse.$Properties): Co
   };
 }
 
+/**
+ * A WaitProcess status as the host may pass it on: an exit code or 128+signal, 0..255. The guest
+ * decides its own exits, but not the host's types: a status outside that range (a hostile -1 would
+ * reach containerd as 4294967295) is refused, and the caller records the status as unknown.
+ */
+export function exitStatusFromPb(status: number | null | undefined): number {
+  const s = status ?? 0;
+  if (!Number.isInteger(s) || s < 0 || s > 255) throw new Error(`the guest reported exit status ${s}, outside 0..255`);
+  return s;
+}
+
 export function guestDetailsFromPb(r: kata.grpc.GuestDetailsResponse.$Properties): GuestDetails {
   return {
     agentVersion: r.agentDetails?.version ?? '',
