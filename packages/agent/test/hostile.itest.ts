@@ -3,23 +3,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { HealthService } from '@kata-ts/protocol/kata';
-import { Code, decodeResponse, encodeFrame, encodeRequest, FrameReader, MessageType } from 'ttrpc-ts';
+import { Code, MessageType } from 'ttrpc-ts';
 import { describeNeeding } from '../../../e2e/harness/host-requirements';
 import { hostAgentSupported, HostAgent, startHostAgent } from './harness/agent-host';
 import { makeBusyboxRootfs } from './harness/rootfs';
 import { busyboxSpec } from './harness/spec';
 
 jest.setTimeout(60_000);
-
-/** Resolves once `done()` holds, failing after `ms`. */
-async function waitFor(done: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`not done within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
@@ -231,35 +221,22 @@ describeNeeding(hostAgentSupported(), 'agent: hostile input', () => {
   });
 
   describe('oversized and garbled frames', () => {
-    it('answers RESOURCE_EXHAUSTED to a frame over 4 MiB and keeps serving the connection', async () => {
+    it('closes the connection at a header over 4 MiB (no conforming client sends one) and keeps serving its other connections', async () => {
       const sock = net.connect(h.socket);
       await new Promise((r) => sock.once('connect', r));
-      const reader = new FrameReader();
-      const responses = new Map<number, Uint8Array>();
-      sock.on('data', (d: Buffer) => {
-        for (const e of reader.push(d)) if (e.kind === 'frame') responses.set(e.frame.streamId, e.frame.data);
-      });
-      const big = Buffer.alloc((4 << 20) + 16);
-      sock.write(encodeFrame(1, MessageType.Request, 0, new Uint8Array(0)).subarray(0, 10));
+      const closed = new Promise((r) => sock.once('close', r));
+      sock.on('error', () => undefined);
       // A header that announces more than the limit, followed by that many bytes.
+      const big = Buffer.alloc((4 << 20) + 16);
       const header = Buffer.alloc(10);
       header.writeUInt32BE(big.length, 0);
       header.writeUInt32BE(3, 4);
       header[8] = MessageType.Request;
       sock.write(header);
       sock.write(big);
-      await waitFor(() => responses.has(3), 5000);
-      expect(decodeResponse(responses.get(3)!).status?.code).toBe(Code.RESOURCE_EXHAUSTED);
-      // The same connection, after the oversized frame, still serves a valid call.
-      const check = HealthService.methods.check;
-      const request = encodeRequest({ service: HealthService.name, method: check.name, payload: check.requestType.encode({ service: '' }), timeoutNano: 0, metadata: [] });
-      sock.write(encodeFrame(5, MessageType.Request, 0, request));
-      await waitFor(() => responses.has(5), 5000);
-      const reply = decodeResponse(responses.get(5)!);
-      expect(reply.status?.code ?? Code.OK).toBe(Code.OK);
-      expect(check.responseType.decode(reply.payload).status).toBe(1);
-      expect(sock.destroyed).toBe(false);
-      sock.destroy();
+      await closed;
+      // The agent carries on: the harness's own connection is still served.
+      expect((await h.health.check({ service: '' })).status).toBe(1);
     });
 
     it('refuses a WriteStdin larger than a frame and still takes 1 MiB writes', async () => {

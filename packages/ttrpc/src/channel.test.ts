@@ -1,7 +1,8 @@
 import { Duplex } from 'node:stream';
 import { Channel } from './channel';
 import { ReadEvent } from './frame-reader';
-import { MessageType, encodeFrame } from './framing';
+import { MessageType, encodeFrame, encodeHeader } from './framing';
+import { Code } from './codes';
 
 /** A transport we feed by hand: push() is what the peer sent. */
 function transport(): Duplex {
@@ -9,7 +10,7 @@ function transport(): Duplex {
 }
 
 const frames = (...ids: number[]) => Buffer.concat(ids.map((id) => encodeFrame(id, MessageType.Request, 0, Buffer.from('x'))));
-const idOf = (e: ReadEvent) => (e.kind === 'frame' ? e.frame.streamId : e.header.streamId);
+const idOf = (e: ReadEvent) => e.frame.streamId;
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('Channel', () => {
@@ -44,5 +45,20 @@ describe('Channel', () => {
     await tick();
     expect(onClose).toHaveBeenCalledWith(expect.objectContaining({ message: 'handler bug' }));
     expect(t.destroyed).toBe(true);
+  });
+
+  it('closes the connection at once on a header over the size limit (a 4 GiB claim whose data never comes)', async () => {
+    const t = transport();
+    const onClose = jest.fn();
+    const seen: number[] = [];
+    new Channel(t, (e) => (seen.push(idOf(e)), true), onClose);
+    t.push(Buffer.concat([frames(1), encodeHeader(3, MessageType.Response, 0, 0xffffffff)]));
+    await tick();
+    expect(onClose).toHaveBeenCalledWith(expect.objectContaining({
+      code: Code.RESOURCE_EXHAUSTED,
+      message: 'ttrpc: frame header announces 4294967295 bytes on stream 3, over the maximum message size of 4194304',
+    }));
+    expect(t.destroyed).toBe(true);
+    expect(seen).toEqual([]);
   });
 });

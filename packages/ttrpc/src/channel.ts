@@ -8,7 +8,7 @@ import { TtrpcError } from './errors';
 const ZERO_COPY_THRESHOLD = 64 * 1024;
 
 /**
- * Takes one frame (or oversized-frame report) from the channel. Returning false means "not now":
+ * Takes one frame from the channel. Returning false means "not now":
  * the receiver has nowhere to put it (a full stream buffer), so the channel stops reading and offers
  * the same event again, followed by the rest, once resumeDelivery() is called.
  */

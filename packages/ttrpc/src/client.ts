@@ -246,11 +246,6 @@ export class Client {
 
   /** Returns false to have the channel hold this frame until a full response stream has room. */
   private onEvent(event: ReadEvent): boolean {
-    if (event.kind === 'oversized') {
-      const sink = this.streams.get(event.header.streamId);
-      sink?.fail(new TtrpcError(Code.RESOURCE_EXHAUSTED, `message length ${event.header.length} exceed maximum message size of ${this.channel.maxMessageLength}`));
-      return true;
-    }
     const sink = this.streams.get(event.frame.streamId);
     // Frames for calls that already ended (timed out, cancelled) are dropped, as Go's receiveLoop does.
     if (!sink) return true;

@@ -1,4 +1,4 @@
-import { FrameReader } from './frame-reader';
+import { FrameReader, OversizedFrameError } from './frame-reader';
 import { encodeFrame, Flag, HEADER_LENGTH, MessageType } from './framing';
 
 describe('FrameReader', () => {
@@ -25,20 +25,18 @@ describe('FrameReader', () => {
     expect(oneByOne.map((e) => e.kind === 'frame' && e.frame.streamId)).toEqual([1, 3, 1]);
   });
 
-  it('reports an oversized frame once, skips its body without buffering it, and carries on', () => {
-    const reader = new FrameReader(16);
+  it('throws on a header over the size limit, whether its data comes or not, and wherever the header is cut', () => {
     const header = Buffer.alloc(HEADER_LENGTH);
-    header.writeUInt32BE(1000, 0);
+    header.writeUInt32BE(17, 0);
     header.writeUInt32BE(5, 4);
     header[8] = MessageType.Request;
-    const events = [
-      ...reader.push(Buffer.concat([header, Buffer.alloc(300)])),
-      ...reader.push(Buffer.alloc(700)),
-      ...reader.push(frameA),
-    ];
-    expect(events[0]).toEqual({ kind: 'oversized', header: { length: 1000, streamId: 5, type: MessageType.Request, flags: 0 } });
-    expect(events[1]?.kind === 'frame' && events[1].frame.data.toString()).toBe('hello');
-    expect(events).toHaveLength(2);
+    expect(() => new FrameReader(16).push(Buffer.concat([header, Buffer.alloc(17)]))).toThrow(OversizedFrameError);
+    const reader = new FrameReader(16);
+    expect(reader.push(Buffer.concat([frameA, header.subarray(0, 4)]))).toHaveLength(1);
+    expect(() => reader.push(header.subarray(4))).toThrow('ttrpc: frame header announces 17 bytes on stream 5, over the maximum message size of 16');
+    // Exactly the limit is a frame.
+    header.writeUInt32BE(16, 0);
+    expect(new FrameReader(16).push(Buffer.concat([header, Buffer.alloc(16)]))).toHaveLength(1);
   });
 
   it('hands out a frame inside one chunk as a view, and collects a split one into a buffer of its size', () => {

@@ -1,7 +1,21 @@
+import { Code } from './codes';
+import { TtrpcError } from './errors';
 import { FrameHeader, Frame, HEADER_LENGTH, MESSAGE_LENGTH_MAX, readHeader } from './framing';
 
-/** What the reader hands upward: a whole frame, or the header of one that was too large and skipped. */
-export type ReadEvent = { kind: 'frame'; frame: Frame } | { kind: 'oversized'; header: FrameHeader };
+/** What the reader hands upward: a whole frame. */
+export type ReadEvent = { kind: 'frame'; frame: Frame };
+
+/**
+ * A header announcing more than the maximum message size. No conforming peer sends one (Go, Rust and
+ * ttrpc-ts all refuse to at the sender), and its data may never come: skipping it would read the peer's
+ * next frames as its data, and a header claiming 4 GiB would swallow the connection for good while
+ * calls on it wait for their deadlines. The connection is lost either way, so the reader fails it at once.
+ */
+export class OversizedFrameError extends TtrpcError {
+  constructor(readonly header: FrameHeader, max: number) {
+    super(Code.RESOURCE_EXHAUSTED, `ttrpc: frame header announces ${header.length} bytes on stream ${header.streamId}, over the maximum message size of ${max}`);
+  }
+}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -10,17 +24,14 @@ const EMPTY = Buffer.alloc(0);
  * A frame that lies whole inside one chunk is handed out as a view of it, without a copy. A frame
  * split across chunks is copied, as its bytes arrive, into one buffer of its exact size, so memory
  * stays bounded by that frame (≤ 4 MiB) and chunks are never held until a frame completes. Its pages
- * are only touched as data arrives: a header alone costs nothing real. An oversized frame's data is
- * counted off and dropped as it streams by, and reported once, so the stream can fail with
- * RESOURCE_EXHAUSTED while the connection carries on.
+ * are only touched as data arrives: a header alone costs nothing real. A header over the size limit
+ * throws OversizedFrameError (the channel closes the connection).
  */
 export class FrameReader {
   /** Leading bytes of a header split across chunks (fewer than HEADER_LENGTH). */
   private partialHeader: Buffer = EMPTY;
   /** The frame being collected across chunks, and how much of its data has arrived. */
   private pending: { header: FrameHeader; data: Buffer; filled: number } | null = null;
-  /** Bytes of an oversized frame still to be thrown away. */
-  private discarding = 0;
 
   constructor(private readonly maxLength: number = MESSAGE_LENGTH_MAX) {}
 
@@ -29,12 +40,6 @@ export class FrameReader {
     const events: ReadEvent[] = [];
     let pos = 0;
     while (pos < chunk.length) {
-      if (this.discarding > 0) {
-        const skip = Math.min(this.discarding, chunk.length - pos);
-        this.discarding -= skip;
-        pos += skip;
-        continue;
-      }
       const pending = this.pending;
       if (pending) {
         const n = Math.min(pending.data.length - pending.filled, chunk.length - pos);
@@ -60,8 +65,7 @@ export class FrameReader {
         this.partialHeader = EMPTY;
       }
       if (header.length > this.maxLength) {
-        events.push({ kind: 'oversized', header });
-        this.discarding = header.length;
+        throw new OversizedFrameError(header, this.maxLength);
       } else if (chunk.length - pos >= header.length) {
         events.push({ kind: 'frame', frame: { ...header, data: chunk.subarray(pos, pos + header.length) } });
         pos += header.length;

@@ -27,5 +27,5 @@ export type { KeyValue, MetadataInit } from './metadata';
 
 /**** Wire level (for tools, tests and fuzzers) ****/
 export { Flag, HEADER_LENGTH, MESSAGE_LENGTH_MAX, MessageType, encodeFrame } from './framing';
-export { FrameReader } from './frame-reader';
+export { FrameReader, OversizedFrameError } from './frame-reader';
 export { encodeRequest, decodeResponse } from './envelope';

@@ -1,6 +1,6 @@
 import { Channel } from './channel';
 import { ReadEvent } from './frame-reader';
-import { Flag, FrameHeader, Frame, MessageType } from './framing';
+import { Flag, Frame, MessageType } from './framing';
 import { decodeRequest, encodeResponse, RequestEnvelope, WireStatus } from './envelope';
 import { Code } from './codes';
 import { TtrpcError, toTtrpcError } from './errors';
@@ -89,10 +89,6 @@ export class ServerConnection {
 
   /** Returns false to have the channel hold this frame until a full stream buffer has room. */
   private onEvent(event: ReadEvent): boolean {
-    if (event.kind === 'oversized') {
-      this.onOversized(event.header);
-      return true;
-    }
     const { frame } = event;
     switch (frame.type) {
       case MessageType.Request:
@@ -104,17 +100,6 @@ export class ServerConnection {
         // Responses and unknown types from a client are ignored, for forward compatibility (as Go does).
         return true;
     }
-  }
-
-  private onOversized(header: FrameHeader): void {
-    if (header.type !== MessageType.Request && header.type !== MessageType.Data) return;
-    const status = {
-      code: Code.RESOURCE_EXHAUSTED,
-      message: `message length ${header.length} exceed maximum message size of ${this.channel.maxMessageLength}`,
-    };
-    const call = this.calls.get(header.streamId);
-    if (call) this.finishWithStatus(call, status);
-    else if (header.streamId % 2 === 1) this.sendStatus(header.streamId, status);
   }
 
   private onRequest(frame: Frame): void {

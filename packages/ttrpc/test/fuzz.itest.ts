@@ -94,13 +94,18 @@ function writeFrames(conn: RawConnection, frames: Uint8Array[], rng: Rng): void 
   }
 }
 
-/** Frames the batch sent per stream id that may each draw a Response (Request, Data, oversized ones). */
+/** Frames the batch sent per stream id that may each draw a Response (Request, Data). */
 function responseBudget(frames: Uint8Array[]): Map<number, number> {
   const budget = new Map<number, number>();
   const reader = new FrameReader();
   for (const f of frames) {
-    for (const event of reader.push(Buffer.from(f.buffer, f.byteOffset, f.byteLength))) {
-      const h = event.kind === 'frame' ? event.frame : event.header;
+    let events;
+    try {
+      events = reader.push(Buffer.from(f.buffer, f.byteOffset, f.byteLength));
+    } catch {
+      return budget; // a header over the limit: the server closes the connection there
+    }
+    for (const { frame: h } of events) {
       if (h.type === MessageType.Request || h.type === MessageType.Data) budget.set(h.streamId, (budget.get(h.streamId) ?? 0) + 1);
     }
   }

@@ -88,12 +88,15 @@ export class RawConnection {
   }
 
   private receive(chunk: Buffer): void {
-    for (const event of this.reader.push(chunk)) {
-      if (event.kind === 'oversized') {
-        this.malformed.push(`oversized frame from the server (${event.header.length} bytes)`);
-        continue;
-      }
-      const { frame } = event;
+    let events;
+    try {
+      events = this.reader.push(chunk);
+    } catch (err) {
+      this.malformed.push(`from the server: ${(err as Error).message}`);
+      this.socket.destroy();
+      return;
+    }
+    for (const { frame } of events) {
       if (frame.type === MessageType.Response) {
         try {
           const list = this.responses.get(frame.streamId) ?? [];
