@@ -24,6 +24,7 @@ import { guestSpec } from '../oci/guest-spec';
 import { mirrorSubmounts } from '../oci/submounts';
 import { hasCreateHooks, hookState, hooksOf, runCreateHooks, runHooks, type HookState } from '../oci/hooks';
 import { readSpec, type OciLinuxResources, type OciProcess, type OciSpec } from '../oci/spec';
+import { checkSpecPaths } from '../oci/spec-paths';
 import { Container } from './container';
 import { TaskEventSink } from './events';
 import { Mutex } from './mutex';
@@ -121,6 +122,7 @@ export class TaskRuntime implements PodHost {
     if (this.stopping) throw new FailedPreconditionError(`sandbox ${this.vm?.id ?? ''} is stopping`);
     if (this.containers.has(id)) throw new AlreadyExistsError(`container ${id} already exists`);
     const spec = await readSpec(bundle);
+    checkSpecPaths(spec);
     const placement = podPlacement(spec, id);
     const log = this.deps.log.child({ sandbox: placement.sandboxId, container: id });
     const phases = new PhaseClock();

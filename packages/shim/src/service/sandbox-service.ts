@@ -11,6 +11,7 @@ import { InvalidArgumentError, UnimplementedError } from '../errors';
 import { toTimestamp } from '../runtime/events';
 import type { PodSandboxes, SandboxInfo } from '../runtime/pod-sandbox';
 import type { SandboxStatus } from '../runtime/pod-sandbox-state';
+import { validateId } from './ids';
 
 type Impl = ServiceImplementation<typeof SandboxService>;
 
@@ -24,7 +25,7 @@ const CRI_STATE: Record<SandboxStatus, string> = {
 /** Node's names for the CPU → OCI image-spec's (the guest runs the host's architecture). */
 const OCI_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
-function requireId(id: string | null | undefined, what = 'sandbox_id'): string {
+function requireId(id: string | null | undefined, what: string): string {
   if (!id) throw new InvalidArgumentError(`${what} must not be empty`);
   return id;
 }
@@ -40,7 +41,7 @@ export function createSandboxService(sandboxes: PodSandboxes): Impl {
       // Loaded on first use: it brings the CRI's generated types, which a pause-container pod never needs.
       const { podConfigFrom } = await import('./pod-config-trans');
       sandboxes.create({
-        sandboxId: requireId(req.sandboxId),
+        sandboxId: validateId(req.sandboxId, 'sandbox_id'),
         bundle: requireId(req.bundlePath, 'bundle_path'),
         netnsPath: req.netnsPath ?? '',
         pod: podConfigFrom(req.options),
@@ -51,27 +52,27 @@ export function createSandboxService(sandboxes: PodSandboxes): Impl {
     },
 
     async startSandbox(req) {
-      const started = await sandboxes.get(requireId(req.sandboxId)).start();
+      const started = await sandboxes.get(validateId(req.sandboxId, 'sandbox_id')).start();
       return { pid: started.pid, createdAt: toTimestamp(started.createdAt), spec: packJsonAny(OciTypeUrl.Spec, started.spec) };
     },
 
     async platform(req) {
-      sandboxes.get(requireId(req.sandboxId));
+      sandboxes.get(validateId(req.sandboxId, 'sandbox_id'));
       return { platform: { os: 'linux', architecture: OCI_ARCH[process.arch] ?? process.arch } };
     },
 
     async stopSandbox(req) {
-      await sandboxes.get(requireId(req.sandboxId)).stop(req.timeoutSecs ?? 0);
+      await sandboxes.get(validateId(req.sandboxId, 'sandbox_id')).stop(req.timeoutSecs ?? 0);
       return {};
     },
 
     async waitSandbox(req) {
-      const exit = await sandboxes.get(requireId(req.sandboxId)).wait();
+      const exit = await sandboxes.get(validateId(req.sandboxId, 'sandbox_id')).wait();
       return { exitStatus: exit.status, exitedAt: toTimestamp(exit.exitedAt) };
     },
 
     async sandboxStatus(req) {
-      const s = sandboxes.get(requireId(req.sandboxId)).info();
+      const s = sandboxes.get(validateId(req.sandboxId, 'sandbox_id')).info();
       return {
         sandboxId: s.id,
         pid: s.pid,
@@ -83,23 +84,23 @@ export function createSandboxService(sandboxes: PodSandboxes): Impl {
     },
 
     async pingSandbox(req) {
-      sandboxes.get(requireId(req.sandboxId));
+      sandboxes.get(validateId(req.sandboxId, 'sandbox_id'));
       return {};
     },
 
     async shutdownSandbox(req) {
-      await sandboxes.shutdown(requireId(req.sandboxId));
+      await sandboxes.shutdown(validateId(req.sandboxId, 'sandbox_id'));
       return {};
     },
 
     async sandboxMetrics(req) {
-      sandboxes.get(requireId(req.sandboxId));
+      sandboxes.get(validateId(req.sandboxId, 'sandbox_id'));
       throw new UnimplementedError('sandbox metrics are not implemented by kata-ts (Task.Stats reports each container)');
     },
 
     async updateSandbox(req) {
       // containerd's CRI tolerates UNIMPLEMENTED here (pod resource updates then reach only the containers).
-      sandboxes.get(requireId(req.sandboxId));
+      sandboxes.get(validateId(req.sandboxId, 'sandbox_id'));
       throw new UnimplementedError('updating a sandbox is not implemented by kata-ts');
     },
   };

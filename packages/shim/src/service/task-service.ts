@@ -10,6 +10,7 @@ import { InvalidArgumentError, UnimplementedError } from '../errors';
 import { metricsAny } from '../metrics/stats';
 import type { OciLinuxResources, OciProcess } from '../oci/spec';
 import { toTimestamp } from '../runtime/events';
+import { validateId } from './ids';
 import type { ProcessStatus } from '../runtime/process-state';
 import type { TaskRuntime } from '../runtime/task-runtime';
 
@@ -18,9 +19,12 @@ type Status = pb.containerd.v1.types.Status;
 
 const STATUS: Record<ProcessStatus, Status> = { created: 1, running: 2, stopped: 3, paused: 4, deleted: 3 };
 
-function requireId(id: string | null | undefined, what = 'id'): string {
-  if (!id) throw new InvalidArgumentError(`${what} must not be empty`);
-  return id;
+/** A container or exec id, checked (it becomes a path component on the host). */
+const requireId = (id: string | null | undefined, what = 'id'): string => validateId(id, what);
+
+function requireValue(value: string | null | undefined, what: string): string {
+  if (!value) throw new InvalidArgumentError(`${what} must not be empty`);
+  return value;
 }
 
 export function createTaskService(runtime: TaskRuntime): Impl {
@@ -28,7 +32,7 @@ export function createTaskService(runtime: TaskRuntime): Impl {
     async create(req) {
       const pid = await runtime.create({
         id: requireId(req.id),
-        bundle: requireId(req.bundle, 'bundle'),
+        bundle: requireValue(req.bundle, 'bundle'),
         rootfs: (req.rootfs ?? []).map((m) => ({ type: m.type ?? '', source: m.source ?? '', options: m.options ?? [], target: m.target ?? '' })),
         stdio: { stdin: req.stdin ?? '', stdout: req.stdout ?? '', stderr: req.stderr ?? '', terminal: !!req.terminal },
         options: req.options,
