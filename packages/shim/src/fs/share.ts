@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Logger } from '../framework/logging';
 import { bindMount, mount, mountPoints, mountTable, remountReadonly, setPropagation, submountsOf, unmount, type MountSpec, type Submount } from './mount';
 import { removeTree } from './safe-remove';
+import { InvalidArgumentError } from '../errors';
 
 /**
  * How a host path is shared: read-write, read-only (the top mount only: host mounts below keep their
@@ -76,7 +77,7 @@ export class SandboxShare {
     await fs.mkdir(target, { recursive: true, mode: 0o755 });
     if (mounts.length > 0) {
       for (const m of mounts) {
-        const at = m.target ? path.join(target, path.normalize(`/${m.target}`)) : target;
+        const at = m.target ? await submountTarget(target, m.target) : target;
         await mount(m, at);
         this.track(containerId, at);
       }
@@ -151,3 +152,23 @@ export class SandboxShare {
     }
   }
 }
+
+/**
+ * Where a containerd sub-mount (Mount.target) goes below the rootfs: the path is walked one component at a
+ * time and a symlink anywhere on it is refused. The rootfs is the image's (and, once visible in the share,
+ * the guest's to write): mount(8) would follow a link the image or the guest planted there and mount on a
+ * host path (Kata's CVE-2020-2026). The mounts of one rootfs are made before the agent is asked to create
+ * the container, so nothing in the guest has a reason to touch it yet; a guest racing to swap a component
+ * between this check and mount(8) is not covered here (mount(8) takes a path).
+ */
+export async function submountTarget(rootfs: string, target: string): Promise<string> {
+  const rel = path.normalize(`/${target}`).split('/').filter(Boolean);
+  let at = rootfs;
+  for (const name of rel) {
+    at = path.join(at, name);
+    const st = await fs.lstat(at).catch(() => undefined);
+    if (st?.isSymbolicLink()) throw new InvalidArgumentError(`rootfs mount target ${JSON.stringify(target)} goes through a symlink at ${JSON.stringify(at)}`);
+  }
+  return at;
+}
+
