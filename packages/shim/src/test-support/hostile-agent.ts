@@ -302,7 +302,9 @@ export class HostileGuest {
     const memory = this.opts.memory ?? { memoryMiB: 256, maxMemoryMiB: 256, memorySlots: 0 };
     this.sandbox = await Sandbox.create({
       id: req.sandboxId, dir, config, hostname: req.spec.hostname ?? '', log: this.opts.log ?? silentLogger(),
-      vmSpec: () => ({ ...memory }) as VmSpec, createHypervisor: () => this.hypervisor, createShare: () => new FakeShare(),
+      // The channel is what the monitor names as the agent's URL; this agent is reached through the fake hypervisor.
+      vmSpec: () => ({ ...memory, agentChannel: { kind: 'virtio-serial', socketPath: path.join(dir, 'agent.sock') } }) as VmSpec,
+      createHypervisor: () => this.hypervisor, createShare: () => new FakeShare(),
     });
     return this.sandbox;
   };
