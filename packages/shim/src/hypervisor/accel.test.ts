@@ -62,4 +62,13 @@ describe('chooseAccel', () => {
     expect((await chooseAccel('auto', after)).accel).toBe('kvm');
     expect(after.probe).toHaveBeenCalledTimes(1);
   });
+
+  it('decides even when the cache cannot be written (a full state directory), and leaves no temporary file', async () => {
+    // A directory where the cache file's temporary name is: the write fails, as on a full filesystem.
+    await fs.mkdir(path.join(dir, `accel-probe.json.${process.pid}.tmp`));
+    await fs.writeFile(path.join(dir, `accel-probe.json.${process.pid}.tmp`, 'x'), '');
+    expect((await chooseAccel('auto', opts(async () => undefined))).accel).toBe('kvm');
+    await fs.rm(path.join(dir, `accel-probe.json.${process.pid}.tmp`), { recursive: true });
+  });
 });
+

@@ -103,9 +103,15 @@ export async function chooseAccel(configured: Accel, options: ChooseAccelOptions
   const decision: AccelDecision = failure
     ? { accel: 'tcg', reason: `KVM unusable: ${failure}` }
     : { accel: 'kvm', reason: 'a KVM guest kernel booted' };
-  await fs.mkdir(options.cacheDir, { recursive: true, mode: 0o700 });
+  // The cache only saves the next shim a probe: a state directory that cannot take it (full) costs nothing
+  // here, and the half-written temporary file is removed, not left behind.
   const tmp = `${cacheFile}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify({ ...decision, key }));
-  await fs.rename(tmp, cacheFile);
+  try {
+    await fs.mkdir(options.cacheDir, { recursive: true, mode: 0o700 });
+    await fs.writeFile(tmp, JSON.stringify({ ...decision, key }));
+    await fs.rename(tmp, cacheFile);
+  } catch {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+  }
   return decision;
 }

@@ -14,6 +14,7 @@ import { messageOf, UnavailableError } from '../errors';
 import { GUEST_SHARE_DIR, SandboxShare } from '../fs/share';
 import type { Hypervisor, NicSpec, VmSpec } from '../hypervisor/hypervisor';
 import { SHARE_MOUNT_TAG } from '../hypervisor/qemu-args';
+import { makeDirs } from '../fs/make-dirs';
 import { removeTree } from '../fs/safe-remove';
 import { writeSandboxRecord } from './sandbox-files';
 import type { ShareLike } from './pod-vm';
@@ -133,7 +134,7 @@ export class Sandbox {
   /** Boots the VM and prepares the guest; on any failure everything started is undone. */
   static async create(init: SandboxInit): Promise<Sandbox> {
     const { config, log } = init;
-    await fs.mkdir(path.join(init.dir, 'vm'), { recursive: true, mode: 0o700 });
+    await makeDirs(path.join(init.dir, 'vm'), 0o700);
     await fs.chmod(init.dir, 0o700);
     const share = (init.createShare ?? ((dir, l) => new SandboxShare(dir, l)))(init.dir, log.child({ subsystem: 'share' }));
     let hypervisor: Hypervisor | undefined;
