@@ -74,7 +74,7 @@ describe('Sandbox', () => {
   const create = (hv: FakeHypervisor) =>
     Sandbox.create({
       id: 'sb', dir: path.join(dir, 'sbs', 'sb'), config, hostname: 'host1', log: silentLogger(),
-      vmSpec: () => ({}) as VmSpec, createHypervisor: () => hv, createShare: () => share,
+      vmSpec: () => ({ agentChannel: { kind: 'virtio-serial', socketPath: '/nonexistent/agent.sock' } }) as VmSpec, createHypervisor: () => hv, createShare: () => share,
     });
 
   it('boots, waits for the agent and sends CreateSandbox with the 9p share storage', async () => {
@@ -133,7 +133,7 @@ describe('Sandbox', () => {
     const hv = new FakeHypervisor(() => agent.connect());
     const sb = await Sandbox.create({
       id: 'sb', dir: path.join(dir, 'sbs', 'sb'), config, hostname: 'h', log: silentLogger(),
-      vmSpec: () => ({ memoryMiB: 512, maxMemoryMiB: 1024, memorySlots: 2 }) as VmSpec, createHypervisor: () => hv, createShare: () => share,
+      vmSpec: () => ({ memoryMiB: 512, maxMemoryMiB: 1024, memorySlots: 2, agentChannel: { kind: 'virtio-serial', socketPath: '/nonexistent/agent.sock' } }) as VmSpec, createHypervisor: () => hv, createShare: () => share,
     });
     await sb.ensureMemory(500); // already there
     await sb.ensureMemory(700); // +188 -> two blocks
