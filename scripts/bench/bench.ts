@@ -12,11 +12,13 @@
  *   io       stdout and stdin MB/s through `ctr run` (--mib, median of 3) and `ctr task exec` latency
  *   memory   --pods (5) idle pods (`sleep`) side by side: host MemAvailable drop per pod, and for kata-ts the
  *            PSS of each pod's shim and QEMU (pool: the pool is full before and after, so the drop is the pods')
+ *   added    memory per container added to a running pod (--added (5) containers joined with the CRI's
+ *            sandbox annotations): PSS growth of the pod and MemAvailable drop, per container (runc, kata-ts)
  *
  * kata-ts's pool is a `kata-ts factory serve` this run starts with its own socket (the installed one is
  * left alone). usage (as root, after scripts/install.sh):
  *   npx tsx scripts/bench/bench.ts [--runs 5] [--burst 10] [--series 50] [--pods 5] [--mib 16]
- *     [--only start,burst,series,io,memory]   (a partial run prints its rows and writes nothing)
+ *     [--only start,burst,series,io,memory,added] [--added 5]   (a partial run prints its rows and writes nothing)
  *     [--set key=value ...]                  (a configuration key for every kata-ts variant, e.g. tcg_tb_size=32)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,6 +33,7 @@ import { PrivateContainerd, ensureTestImage, installedConfigWith, run, waitUntil
 import { barChart } from './lib/chart';
 import { execLatency, stdinRate, stdoutRate, type Runtime } from './lib/io';
 import { memAvailableMiB, pssMiB, treePssMiB } from './lib/memory';
+import { addedContainerMemory, type AddedContainerFigures } from './lib/added-containers';
 import { listProcesses } from '../../e2e/harness/procfs';
 import { phasesOf, shimLines, type Phases } from './lib/phases';
 import { median, numberArg } from './stats';
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
   const burst = numberArg('burst', 10);
   const series = numberArg('series', 50);
   const pods = numberArg('pods', 5);
+  const added = numberArg('added', 5);
   const bytes = numberArg('mib', 16) * (1 << 20);
   const only = process.argv.includes('--only') ? new Set(process.argv[process.argv.indexOf('--only') + 1]!.split(',')) : undefined;
   const want = (section: string) => !only || only.has(section);
@@ -140,7 +144,7 @@ async function main(): Promise<void> {
   const pool = new BenchPool(configs.pool, endpoint, path.join(tmp, 'factory.log'));
 
   const ctd = await PrivateContainerd.start();
-  const result: Record<string, unknown> = { date: new Date().toISOString(), host: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, runs, burst, series, pods, mib: bytes / (1 << 20) };
+  const result: Record<string, unknown> = { date: new Date().toISOString(), host: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, runs, burst, series, pods, added, mib: bytes / (1 << 20) };
   try {
     const img = await ensureTestImage();
     await ctd.importImage(img.tarPath);
@@ -274,6 +278,28 @@ async function main(): Promise<void> {
       result.agent = await pool.agentMemory();
       log(`agent in a warm pool VM: anonymous ${(result.agent as { anonMiB: number }).anonMiB.toFixed(1)} MiB`);
     }
+
+    // memory per added container
+    if (want('added')) {
+      const perContainer: Record<string, AddedContainerFigures> = {};
+      // Not gVisor: through ctr, runsc hangs creating the joining container (the sandbox's task runs, the
+      // second stays UNKNOWN until ctr's deadline); the CRI sets up what runsc expects, ctr does not.
+      for (const rt of [runc, kataPool]) {
+        if (rt === kataPool) await pool.full();
+        const podPss = async (podId: string): Promise<number> => {
+          if (rt.name.startsWith('kata-ts')) {
+            const rec = JSON.parse(readFileSync(path.join('/run/kata-ts/sbs', podId, 'sandbox.json'), 'utf8')) as { shimPid: number; hypervisorPid: number };
+            return pssMiB(rec.shimPid) + pssMiB(rec.hypervisorPid);
+          }
+          const shim = (await listProcesses()).find((p) => p.argv.some((a) => a.includes('containerd-shim-runc-v2')) && p.argv.includes(podId));
+          if (!shim) throw new Error(`${rt.name}: no shim for ${podId}`);
+          return treePssMiB(shim.pid);
+        };
+        perContainer[rt.name] = await addedContainerMemory(ctd, rt, b.image, `added-${b.n++}`, added, podPss);
+        log(`added containers ${rt.name}: PSS ${perContainer[rt.name]!.pssMiB.toFixed(1)} MiB, MemAvailable ${perContainer[rt.name]!.memAvailableMiB.toFixed(1)} MiB per container`);
+      }
+      result.addedContainer = perContainer;
+    }
   } finally {
     await pool.stop();
     await ctd.stop();
@@ -290,6 +316,7 @@ function report(r: Record<string, unknown>, writeDocs: boolean): void {
   const io = (r.io ?? {}) as Record<string, { stdoutMBs: number; stdinMBs: number; execMs: number }>;
   const memory = (r.memory ?? {}) as Record<string, { perPodMiB: number; pssMiB?: number; shimPssMiB?: number; qemuPssMiB?: number }>;
   const phases = (r.phases ?? {}) as Record<string, Record<string, number | undefined>>;
+  const addedC = (r.addedContainer ?? {}) as Record<string, { pssMiB: number; memAvailableMiB: number }>;
   const fmt = (x: number | undefined, d = 0) => (x === undefined ? 'n/a' : x.toFixed(d));
   // A base at or under 1 (a runc pod's memory within MemAvailable's noise) makes no ratio.
   const ratio = (k: number | undefined, base: number | undefined) => (k === undefined || base === undefined || base <= 1 ? 'n/a' : (k / base).toFixed(2));
@@ -315,6 +342,8 @@ function report(r: Record<string, unknown>, writeDocs: boolean): void {
     row('… kata-ts as template clones, MiB', memory.runc?.pssMiB, memory.gVisor?.pssMiB, memory['kata-ts clone']?.pssMiB, 1, ''),
     `| shim PSS per pod, MiB | | | ${fmt(memory['kata-ts']?.shimPssMiB, 1)} | | ≤ 20 MiB |`,
     `| QEMU PSS per pod, MiB | | | ${fmt(memory['kata-ts']?.qemuPssMiB, 1)} | | |`,
+    row(`memory per container added to a running pod, PSS growth over ${String(r.added)}, MiB`, addedC.runc?.pssMiB, addedC.gVisor?.pssMiB, addedC['kata-ts']?.pssMiB, 1, '≤ 10 MiB'),
+    row('… MemAvailable drop, MiB', addedC.runc?.memAvailableMiB, addedC.gVisor?.memAvailableMiB, addedC['kata-ts']?.memAvailableMiB, 1, ''),
     `| agent anonymous memory (warm, idle VM), MiB | | | ${fmt((r.agent as { anonMiB?: number } | undefined)?.anonMiB, 1)} | | ≤ 16 MiB |`,
     '',
     'kata-ts pod start by phase (ms, median): ' + Object.entries(phases).map(([name, p]) =>
