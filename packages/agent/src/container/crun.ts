@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
 
 /** Result of one crun invocation that failed: its exit code and what it printed. */
 export class CrunError extends Error {
@@ -47,8 +49,29 @@ export class Crun {
     return args;
   }
 
-  start(id: string): Promise<void> {
-    return this.run(['start', id]);
+  /**
+   * Starts a created container the way `crun start` does for a config without poststart hooks (the
+   * agent never gives crun hooks, oci.ts) and without a notify socket: open the container's exec.fifo
+   * for writing, unlink it, write one byte; the init blocked reading it goes on to exec the process.
+   * Done here because each crun run costs about 100 ms under TCG (loading crun and its ten shared
+   * libraries) against about 4 ms for a static binary. O_NONBLOCK: with no reader (the init is gone, or
+   * the container already started and the fifo is gone) the open fails at once instead of hanging,
+   * and crun itself then runs, to give its own error.
+   */
+  async start(id: string): Promise<void> {
+    const fifo = path.join(this.options.root, id, 'exec.fifo');
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      return this.run(['start', id]);
+    }
+    try {
+      await fs.unlink(fifo);
+      await handle.write(Buffer.alloc(1));
+    } finally {
+      await handle.close();
+    }
   }
 
   delete(id: string): Promise<void> {
