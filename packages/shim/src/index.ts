@@ -31,6 +31,7 @@ export { saveVmState, restoreVmState } from './hypervisor/migration';
 export { TemplateStore, templateKey } from './hypervisor/template-store';
 export type { TemplateFiles } from './hypervisor/template-store';
 export { prepareDefaultTemplate, templateIneligibility } from './runtime/vm-template';
+export type { TemplateProgress } from './runtime/vm-template';
 
 /**** Warm VM pool ([factory] vm_cache_number) ****/
 export { VmPool } from './pool/vm-pool';

@@ -18,10 +18,24 @@ async function ignoreSharedMemory(qmp: QmpClient): Promise<void> {
   await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
 }
 
-async function waitForMigration(qmp: QmpClient, timeoutMs: number): Promise<void> {
+/** What query-migrate said on one poll: the RAM figures of the stream (bytes; 0 when QEMU gave none). */
+export interface MigrationProgress {
+  status: string;
+  transferredBytes: number;
+  totalBytes: number;
+}
+
+interface QueryMigrate {
+  status?: string;
+  'error-desc'?: string;
+  ram?: { transferred?: number; total?: number };
+}
+
+async function waitForMigration(qmp: QmpClient, timeoutMs: number, onProgress?: (p: MigrationProgress) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
+    const info = (await qmp.execute('query-migrate')) as QueryMigrate;
+    onProgress?.({ status: info.status ?? 'none', transferredBytes: info.ram?.transferred ?? 0, totalBytes: info.ram?.total ?? 0 });
     if (info.status === 'completed') return;
     if (info.status === 'failed' || info.status === 'cancelled') {
       throw new Error(`migration ${info.status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}`);
@@ -31,13 +45,16 @@ async function waitForMigration(qmp: QmpClient, timeoutMs: number): Promise<void
   }
 }
 
-/** Pauses the VM and writes its device state to `file` (the VM stays paused). */
-export async function saveVmState(qmp: QmpClient, file: string, timeoutMs: number): Promise<void> {
+/**
+ * Pauses the VM and writes its device state to `file` (the VM stays paused). `onProgress` hears every
+ * poll of query-migrate (every 10 ms until it completes).
+ */
+export async function saveVmState(qmp: QmpClient, file: string, timeoutMs: number, onProgress?: (p: MigrationProgress) => void): Promise<void> {
   const target = shellSafePath(file);
   await qmp.execute('stop');
   await ignoreSharedMemory(qmp);
   await qmp.execute('migrate', { uri: `exec:cat > ${target}` });
-  await waitForMigration(qmp, timeoutMs);
+  await waitForMigration(qmp, timeoutMs, onProgress);
 }
 
 /** Loads device state into a QEMU started with `-incoming defer`, then lets the VM run. */

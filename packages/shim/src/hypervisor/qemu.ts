@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { LimitedLogger, type Logger } from '../framework/logging';
 import type { Hypervisor, VmExit, VmSpec } from './hypervisor';
 import { qemuArgs } from './qemu-args';
-import { restoreVmState, saveVmState } from './migration';
+import { restoreVmState, saveVmState, type MigrationProgress } from './migration';
 import { hotplugNics } from './nic-hotplug';
 import { hotplugDimm } from './memory-hotplug';
 import { LineTail } from './process-output';
@@ -132,11 +132,11 @@ export class QemuHypervisor implements Hypervisor {
 
   /**
    * Turns this running VM into a template: pauses it, writes its device state to `file` (its RAM is
-   * already in spec.memoryFile) and ends QEMU.
+   * already in spec.memoryFile) and ends QEMU. `onProgress` hears QEMU's migration status as it goes.
    */
-  async saveAsTemplate(file: string): Promise<void> {
+  async saveAsTemplate(file: string, onProgress?: (p: MigrationProgress) => void): Promise<void> {
     if (!this.spec.memoryFile?.shared) throw new Error('only a VM whose RAM is a shared file can become a template');
-    await this.withQmp((qmp) => saveVmState(qmp, file, QMP_TIMEOUT_MS));
+    await this.withQmp((qmp) => saveVmState(qmp, file, QMP_TIMEOUT_MS, onProgress));
     // The state is complete once the migration says so; the paused VM has nothing left to do.
     await this.stop();
   }

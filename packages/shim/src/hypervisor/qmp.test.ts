@@ -66,10 +66,20 @@ describe('QmpClient and VM state migration', () => {
       'migrate-set-capabilities': () => ({ return: {} }),
       migrate: () => ({ return: {} }),
       'migrate-incoming': () => ({ return: {} }),
-      'query-migrate': () => ({ return: { status: ++polls % 3 === 0 ? 'completed' : 'active' } }),
+      'query-migrate': () => {
+        ++polls;
+        return { return: polls % 3 === 0 ? { status: 'completed', ram: { transferred: 300, total: 500 } } : polls === 1 ? { status: 'setup' } : { status: 'active', ram: { transferred: 100, total: 500 } } };
+      },
     }, log);
     const qmp = await QmpClient.connect(sock, 1_000);
-    await saveVmState(qmp, '/run/t/state', 5_000);
+    const progress: unknown[] = [];
+    await saveVmState(qmp, '/run/t/state', 5_000, (p) => progress.push(p));
+    // Every poll is heard, RAM figures as QEMU gave them (none yet during setup).
+    expect(progress).toEqual([
+      { status: 'setup', transferredBytes: 0, totalBytes: 0 },
+      { status: 'active', transferredBytes: 100, totalBytes: 500 },
+      { status: 'completed', transferredBytes: 300, totalBytes: 500 },
+    ]);
     await restoreVmState(qmp, '/run/t/state', 5_000);
     const ignoreShared = 'migrate-set-capabilities {"capabilities":[{"capability":"x-ignore-shared","state":true}]}';
     expect(log.filter((l) => l !== 'query-migrate')).toEqual([

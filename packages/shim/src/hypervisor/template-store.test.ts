@@ -48,11 +48,14 @@ describe('TemplateStore', () => {
       await fakeMake(work);
     });
     const key = 'a'.repeat(32);
+    const waits: number[] = [];
     const [one, two] = await Promise.all([
-      new TemplateStore(root, silentLogger()).obtain(key, make, 5_000),
-      new TemplateStore(root, silentLogger()).obtain(key, make, 5_000),
+      new TemplateStore(root, silentLogger()).obtain(key, make, 5_000, (pid) => waits.push(pid)),
+      new TemplateStore(root, silentLogger()).obtain(key, make, 5_000, (pid) => waits.push(pid)),
     ]);
     expect(make).toHaveBeenCalledTimes(1);
+    // The one that waited heard it once, with the maker's pid (this process).
+    expect(waits).toEqual([process.pid]);
     expect(one).toEqual(two);
     expect(await fs.readFile(one.memory, 'utf8')).toBe('ram');
     expect(await fs.readFile(one.state, 'utf8')).toBe('devices');

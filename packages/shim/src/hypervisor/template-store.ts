@@ -101,13 +101,14 @@ export class TemplateStore {
   /**
    * The ready template for `key`; when there is none, `make(workDir)` builds one in workDir (it must
    * leave `memory` and `state` there) and the store publishes it. Waits at most waitMs for another
-   * shim that is making it.
+   * shim that is making it; `onWait` hears the maker's pid once, when the wait begins.
    */
-  async obtain(key: string, make: (workDir: string) => Promise<void>, waitMs: number): Promise<TemplateFiles> {
+  async obtain(key: string, make: (workDir: string) => Promise<void>, waitMs: number, onWait?: (ownerPid: number) => void): Promise<TemplateFiles> {
     await this.secureRoot();
     const files = this.files(key);
     const lock = `${files.dir}.lock`;
     const deadline = Date.now() + waitMs;
+    let waiting = false;
     for (;;) {
       if (await this.isReady(files)) {
         // Its last use orders the templates for pruning.
@@ -139,6 +140,11 @@ export class TemplateStore {
         continue;
       }
       if (Date.now() >= deadline) throw new Error(`timed out waiting for template ${key} made by pid ${owner || 'unknown'}`);
+      if (!waiting) {
+        waiting = true;
+        this.log.info({ key, owner }, 'waiting for the VM template another process is making');
+        onWait?.(owner);
+      }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }

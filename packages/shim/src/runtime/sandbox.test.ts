@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
+import pino from 'pino';
 import { defaultConfig, type ShimConfig } from '../config/config';
 import { silentLogger } from '../framework/logging';
 import type { Hypervisor, VmExit, VmSpec } from '../hypervisor/hypervisor';
@@ -94,6 +95,37 @@ describe('Sandbox', () => {
     expect(share.teardowns).toBe(1);
     await expect(fs.stat(sb.dir)).rejects.toThrow();
     expect(deaths).toEqual([]);
+  });
+
+  it('logs a cold boot\'s phases at info with their ms, and nothing more for a clone or an adopted pool VM', async () => {
+    const bootWith = async (spec: Partial<VmSpec>, name?: string): Promise<Array<{ msg: string; ms?: number; level: number }>> => {
+      const lines: string[] = [];
+      const hv = new FakeHypervisor(() => agent.connect());
+      if (name) Object.assign(hv, { name });
+      const sb = await Sandbox.create({
+        id: 'sb', dir: path.join(dir, 'sbs', 'sb'), config, hostname: 'h', log: pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }),
+        vmSpec: () => ({ agentChannel: { kind: 'virtio-serial', socketPath: '/nonexistent/agent.sock' }, ...spec }) as VmSpec,
+        createHypervisor: () => hv, createShare: () => share,
+      }).catch(() => undefined); // the fake agent has no SetGuestDateTime, which a clone calls after 'agent is up'
+      await sb?.stop();
+      return lines.map((l) => JSON.parse(l) as { msg: string; ms?: number; level: number });
+    };
+    const cold = await bootWith({});
+    const phases = cold.filter((l) => /^cold boot: |^agent is up$/.test(l.msg));
+    expect(phases.map((l) => l.msg)).toEqual([
+      'cold boot: QEMU started, the guest kernel is booting',
+      'cold boot: agent channel connected, waiting for the agent to answer',
+      'agent is up',
+    ]);
+    for (const l of phases) {
+      expect(l.level).toBe(30); // info
+      expect(typeof l.ms).toBe('number');
+    }
+    // The hot paths: a clone of a template, a pool VM taken over.
+    for (const quiet of [await bootWith({ incoming: true }), await bootWith({}, 'kata-pool-1')]) {
+      expect(quiet.filter((l) => l.msg.startsWith('cold boot'))).toEqual([]);
+      expect(quiet.filter((l) => l.msg === 'agent is up')).toHaveLength(1);
+    }
   });
 
   it('reports death at once when the hypervisor process ends', async () => {

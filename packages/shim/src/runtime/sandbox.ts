@@ -152,8 +152,12 @@ export class Sandbox {
       }
       const fromTemplate = !!spec.incoming;
       hypervisor = init.createHypervisor(spec);
+      // A cold boot takes seconds (under TCG many): its phases are logged at info so an operator
+      // reading containerd's log can follow it. Clones and adopted pool VMs (named) stay quiet.
+      const cold = !fromTemplate && hypervisor.name === undefined;
       const started = Date.now();
       await hypervisor.start();
+      if (cold) log.info({ ms: Date.now() - started, qemuPid: hypervisor.pid, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB }, 'cold boot: QEMU started, the guest kernel is booting');
       await writeSandboxRecord(init.dir, { sandboxId: init.id, shimPid: process.pid, hypervisorPid: hypervisor.pid, hypervisorName: hypervisor.name, helperPids: hypervisor.helperPids() });
       // The agent's log lines, as soon as it writes them (its start-up included); a VM without the port logs to its console.
       guestLog = await hypervisor.connectLog?.(GUEST_LOG_DIAL_MS).catch((err: Error) => {
@@ -164,6 +168,7 @@ export class Sandbox {
       const deadline = started + config.agent.dialTimeout * 1000;
       const transport = await hypervisor.connectAgent(config.agent.dialTimeout * 1000);
       agent = new KataAgentClient(transport, { timeoutsMs: { createContainer: config.runtime.createContainerTimeout * 1000 } });
+      if (cold) log.info({ ms: Date.now() - started, channel: spec.agentChannel.kind }, 'cold boot: agent channel connected, waiting for the agent to answer');
       await waitForAgent(agent, hypervisor, deadline);
       log.info({ ms: Date.now() - started, qemuPid: hypervisor.pid, fromTemplate }, 'agent is up');
       // The clock RPC goes out together with the next ones (ttrpc multiplexes; under TCG a round
