@@ -6,10 +6,11 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createLogger, prepareDefaultTemplate } from '@kata-ts/shim';
+import { createLogger, prepareDefaultTemplate, type TemplateProgress } from '@kata-ts/shim';
 import { templateFacts } from '../check/gather';
 import { loadEffectiveConfig } from '../config-lookup';
 import type { Output } from '../output';
+import { formatBytes, Progress } from '../progress';
 import { poolFacts, serveFactory, stopFactory } from './factory-pool';
 
 export interface FactoryArgs {
@@ -32,7 +33,14 @@ export async function factoryCommand(args: FactoryArgs, out: Output): Promise<nu
         return 0;
       }
       const started = Date.now();
-      const result = await prepareDefaultTemplate(config, createLogger({ level: 'warn' }));
+      // On stderr: stdout keeps its one line (or JSON). A terminal gets one line redrawn in place.
+      const progress = out.progress ? new Progress(out.progress, { tty: !args.json && out.progress.isTTY === true, prefix: 'factory init: ' }) : undefined;
+      let result: Awaited<ReturnType<typeof prepareDefaultTemplate>>;
+      try {
+        result = await prepareDefaultTemplate(config, createLogger({ level: 'warn' }), progress && templateProgressView(progress));
+      } finally {
+        progress?.clear();
+      }
       if ('why' in result) {
         print(`templates are unused with this configuration (${result.why}): nothing to make`, { made: false, reason: result.why });
         return 0;
@@ -70,4 +78,47 @@ export async function factoryCommand(args: FactoryArgs, out: Output): Promise<nu
       out.error(`kata-ts factory: unknown action ${JSON.stringify(args.action)} (init, status, destroy, serve or stop)\n`);
       return 2;
   }
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** Draws the template maker's progress events (TemplateProgress, in their order) on `progress`. */
+export function templateProgressView(progress: Progress): (p: TemplateProgress) => void {
+  let saving = false;
+  let agentUpMs: number | undefined;
+  return (p) => {
+    switch (p.phase) {
+      case 'waiting':
+        progress.phase(`waiting for the template that pid ${p.ownerPid} is making`);
+        break;
+      case 'booting':
+        progress.phase('[1/4] booting the VM cold');
+        break;
+      case 'kernel':
+        progress.detail(`QEMU started at ${seconds(p.elapsedMs)}, the guest kernel is booting`, true);
+        break;
+      case 'agent-up':
+        // Drawn with the warming that follows at once: one line, not two.
+        agentUpMs = p.elapsedMs;
+        break;
+      case 'warming':
+        progress.phase(`[2/4] agent up after ${seconds(agentUpMs ?? p.elapsedMs)}, warming`);
+        break;
+      case 'saving': {
+        if (!saving) progress.phase("[3/4] saving the VM's state");
+        saving = true;
+        // QEMU's total counts RAM blocks it then skips (zero pages): at the end, what it wrote.
+        const amount = p.percent === 100 ? `${formatBytes(p.transferredBytes)} written` : `${formatBytes(p.transferredBytes)} of ${formatBytes(p.totalBytes)}`;
+        progress.detail(p.totalBytes > 0 ? `${p.percent}% (${amount})` : `${p.percent}%`, p.percent === 100);
+        break;
+      }
+      case 'saved':
+        break;
+      case 'done':
+        progress.done(p.made
+          ? `[4/4] template made in ${seconds(p.elapsedMs)}: ${formatBytes(p.ramBytes)} RAM file, ${formatBytes(p.diskBytes)} on disk`
+          : `template already made (${formatBytes(p.ramBytes)} RAM file, ${formatBytes(p.diskBytes)} on disk)`);
+        break;
+    }
+  };
 }
