@@ -75,8 +75,12 @@ case "$INITRD_COMPRESS" in gzip | zstd | xz | lz4 | none) ;; *) echo "build.sh: 
 case "$DISK_FS" in erofs | ext4) ;; *) echo "build.sh: --disk-fs must be erofs or ext4" >&2; exit 2 ;; esac
 
 T_START=$(date +%s%N)
-say() { [ "$QUIET" = 1 ] || echo "build.sh: $*"; }
-die() { echo "build.sh: error: $*" >&2; exit 1; }
+# Numbered steps with their durations (lib/progress.sh): redrawn in place on a terminal, plain lines elsewhere.
+# shellcheck source=lib/progress.sh
+. "$HERE/lib/progress.sh"
+progress_init 9 "build.sh: " "$QUIET"
+say() { [ "$QUIET" = 1 ] || { progress_break; echo "build.sh: $*"; progress_redraw; }; }
+die() { progress_break; echo "build.sh: error: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (device nodes, depmod into a tree, apt-get)"
 
 # ---------------------------------------------------------------- inputs
@@ -123,6 +127,7 @@ need_pkgs() {
 			die "apt-get install ${missing[*]} failed"
 	fi
 }
+step_begin "Debian packages" "checking the ones the image is made of"
 need_pkgs linux-image-amd64 busybox-static tini crun cpio gzip zstd xz-utils lz4 kmod binutils erofs-utils e2fsprogs coreutils findutils
 
 pkgver() { dpkg-query -W -f='${Version}' "$1"; }
@@ -136,6 +141,7 @@ VMLINUZ_SRC=$(dpkg -L "$KPKG" | grep -E '^/boot/vmlinuz-' | head -1)
 KVER=${VMLINUZ_SRC#/boot/vmlinuz-}
 MODSRC=/lib/modules/$KVER
 [ -f "$VMLINUZ_SRC" ] && [ -d "$MODSRC" ] || die "kernel $KVER is not installed completely ($VMLINUZ_SRC, $MODSRC)"
+step_end
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 strsha() { sha256sum | cut -c1-16; }
@@ -228,9 +234,12 @@ build_kernel() {
 KDIR=$CACHE/kernel-$KVER
 KKEY=$(printf '%s\n' "$KPKG" "$(pkgver "$KPKG")" "$(stat -c '%s %Y' "$VMLINUZ_SRC")" "$(fnkey build_kernel sha)" | strsha)
 if ! fresh "$KDIR/stamp" "$KKEY"; then
-	say "kernel $KVER: copying vmlinuz, extracting vmlinux"
-	build_kernel
+	step_begin "kernel $KVER" "copying vmlinuz, extracting vmlinux"
+	step_run build_kernel
 	stamp "$KDIR/stamp" "$KKEY"
+	step_end
+else
+	step_cached "kernel $KVER"
 fi
 
 # ---------------------------------------------------------------- modules
@@ -295,10 +304,13 @@ LOADLIST=$(grep -v '^[[:space:]]*#' "$LIB/modules.list" | awk 'NF && $2 != "onde
 MKEY=$(printf '%s\n' "$KKEY" "$MODLIST" "$LOADLIST" "$(fnkey build_modules resolve_module)" | strsha)
 MODTREE=$CACHE/modules-$MKEY
 if ! fresh "$MODTREE.stamp" "$MKEY"; then
-	say "modules: resolving $(echo "$MODLIST" | wc -l) wanted modules for $KVER"
+	step_begin "kernel modules" "resolving $(echo "$MODLIST" | wc -l) wanted modules for $KVER, copying them and their dependencies"
 	rm -rf "$CACHE"/modules-*
-	build_modules
+	step_run build_modules
 	stamp "$MODTREE.stamp" "$MKEY"
+	step_end "$(wc -l <"$MODTREE/lib/modules/$KVER/kata-ts.load") to load at boot"
+else
+	step_cached "kernel modules"
 fi
 MODCOUNT=$(wc -l <"$MODTREE/lib/modules/$KVER/kata-ts.load")
 
@@ -355,21 +367,28 @@ RKEY=$(printf '%s\n' "$MKEY" "$PKGS_KEY" "$NODE_ID" "$AGENT_SHA" "$NATIVE_SUMS" 
 	"$(fnkey build_rootfs base_dirs copy_with_libs install_busybox stage1_conf normalize_tree)" | strsha)
 ROOTFS=$CACHE/rootfs-$RKEY
 if ! fresh "$ROOTFS.stamp" "$RKEY"; then
-	say "root filesystem: assembling (busybox, tini, crun, node $NODE_VERSION, agent, native: ${NATIVE_SEEN[*]+${!NATIVE_SEEN[*]}})"
+	step_begin "root filesystem" "assembling (busybox, tini, crun, node $NODE_VERSION, agent, native: ${NATIVE_SEEN[*]+${!NATIVE_SEEN[*]}})"
 	rm -rf "$CACHE"/rootfs-* "$CACHE"/initrd-* "$CACHE"/disk-* # everything made from an older tree
-	build_rootfs
+	step_run build_rootfs
 	stamp "$ROOTFS.stamp" "$RKEY"
+	step_end "$(du -sh "$ROOTFS" | cut -f1)"
+else
+	step_cached "root filesystem"
 fi
 
 # ---------------------------------------------------------------- format "initrd"
 IKEY=$(printf '%s\n' "$RKEY" "$INITRD_COMPRESS" "$(fnkey mkcpio compress)" | strsha)
 INITRD=$CACHE/initrd-$IKEY.img
+pack_initrd() { mkcpio "$ROOTFS" | compress "$INITRD_COMPRESS" >"$INITRD.tmp"; }
 if ! fresh "$INITRD.stamp" "$IKEY"; then
-	say "initrd format: cpio | $INITRD_COMPRESS (about a minute: ~100 MB to compress)"
-	mkcpio "$ROOTFS" | compress "$INITRD_COMPRESS" >"$INITRD.tmp"
+	step_begin "initrd format" "cpio | $INITRD_COMPRESS (about a minute: ~100 MB to compress)"
+	step_run pack_initrd
 	mv "$INITRD.tmp" "$INITRD"
 	sha "$INITRD" >"$INITRD.sha256"
 	stamp "$INITRD.stamp" "$IKEY"
+	step_end "$(numfmt --to=iec-i --suffix=B "$(stat -c %s "$INITRD")")"
+else
+	step_cached "initrd format"
 fi
 
 # ---------------------------------------------------------------- format "disk"
@@ -392,10 +411,13 @@ BKEY=$(printf '%s\n' "$MKEY" "$(pkgver busybox-static)" "$DISK_FS" "$INIT_KEY" \
 	"$(fnkey build_bootrd base_dirs install_busybox stage1_conf normalize_tree mkcpio)" | strsha)
 BOOTRD=$CACHE/bootrd-$BKEY.img
 if ! fresh "$BOOTRD.stamp" "$BKEY"; then
-	say "disk format: boot initrd (busybox, modules, init)"
+	step_begin "disk format, boot initrd" "busybox, modules, init"
 	rm -rf "$CACHE"/bootrd-*
-	build_bootrd
+	step_run build_bootrd
 	stamp "$BOOTRD.stamp" "$BKEY"
+	step_end
+else
+	step_cached "disk format, boot initrd"
 fi
 
 build_disk() {
@@ -418,9 +440,12 @@ build_disk() {
 DKEY=$(printf '%s\n' "$RKEY" "$DISK_FS" "$(fnkey build_disk)" | strsha)
 DISK=$CACHE/disk-$DKEY.img
 if ! fresh "$DISK.stamp" "$DKEY"; then
-	say "disk format: read-only $DISK_FS root image"
-	build_disk
+	step_begin "disk format, root image" "read-only $DISK_FS image of the root filesystem (mkfs.$DISK_FS)"
+	step_run build_disk
 	stamp "$DISK.stamp" "$DKEY"
+	step_end "$(numfmt --to=iec-i --suffix=B "$(stat -c %s "$DISK")")"
+else
+	step_cached "disk format, root image"
 fi
 
 # ---------------------------------------------------------------- floor
@@ -439,13 +464,17 @@ build_floor() {
 FKEY=$(printf '%s\n' "$(pkgver busybox-static)" "$(sha "$LIB/floor-init.sh")" "$(fnkey build_floor normalize_tree mkcpio)" | strsha)
 FLOOR=$CACHE/floor-$FKEY.img
 if ! fresh "$FLOOR.stamp" "$FKEY"; then
-	say "floor initrd"
+	step_begin "floor initrd" "an init that powers off at once"
 	rm -rf "$CACHE"/floor-*
-	build_floor
+	step_run build_floor
 	stamp "$FLOOR.stamp" "$FKEY"
+	step_end
+else
+	step_cached "floor initrd"
 fi
 
 # ---------------------------------------------------------------- outputs
+step_begin "outputs" "linking the images into $OUT, kernel command line, manifest"
 DISK_NAME=kata-rootfs.$DISK_FS
 install_out "$KDIR/vmlinux" vmlinux
 install_out "$KDIR/vmlinuz" vmlinuz
@@ -506,6 +535,7 @@ export KVER KPKG DEFAULT_FORMAT DEFAULT_KERNEL INITRD_COMPRESS DISK_FS DISK_NAME
 	NODE_BYTES NODE_VERSION NODE_BIN NODE_PKG AGENT AGENT_SHA AGENT_BYTES NATIVE_SUMS MODLOAD LIB
 node "$LIB/manifest.js" >"$OUT/manifest.json.tmp"
 cmp -s "$OUT/manifest.json.tmp" "$OUT/manifest.json" 2>/dev/null && rm "$OUT/manifest.json.tmp" || mv "$OUT/manifest.json.tmp" "$OUT/manifest.json"
+step_end
 
 T_END=$(date +%s%N)
 hsize() { numfmt --to=iec-i --suffix=B --format='%.1f' "$(stat -c %s "$1")"; }
