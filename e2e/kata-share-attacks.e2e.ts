@@ -52,7 +52,7 @@ describeKata('kata-ts: what the guest does to the share, a full state directory'
   /** `ctr run --rm` to the end; its stdout and exit code. */
   async function runToEnd(id: string, config: string, script: string, flags: string[] = []): Promise<{ code: number; out: string; err: string }> {
     const r = await s.ctd.ctr(['run', '--rm', '--runtime', KATA_RUNTIME, '--runtime-config-path', config, ...flags, s.kata.image, id, 'sh', '-c', script], { timeoutMs: 240_000 });
-    return { code: r.code, out: r.stdout, err: r.stderr };
+    return { code: r.code ?? -1, out: r.stdout, err: r.stderr };
   }
 
   it('device nodes, a FIFO, symlinks and a setuid file planted in a writable volume: no node or FIFO can be made, links are not followed, the volume keeps what it has', async () => {
