@@ -55,6 +55,33 @@ describe('ServerConnection under hostile requests', () => {
     expect(codeOf(1)).toEqual([Code.OK]);
   });
 
+  it('arms a deadline from the timeout, not from the wall clock, which may be set while the request arrives', async () => {
+    // A clone of a VM template has its guest clock set (SetGuestDateTime, applied by another process)
+    // hours forward while CreateSandbox comes in: a deadline taken as 'absolute deadline - Date.now()'
+    // across that jump fired at once (the soak saw 1 clone in 100 fail with 'context deadline exceeded').
+    await start(echoServer());
+    const realNow = Date.now.bind(Date);
+    let jumps = 0;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + ++jumps * 3_600_000);
+    try {
+      const payload = ttrpctest.EchoRequest.encode({ text: 'clock set meanwhile', sleepMs: 30 }).finish();
+      conn.write(request(1, { payload, timeoutNano: 5e9 }));
+      expect(await conn.until(() => conn.responseCount(1) > 0, 5000)).toBe('ok');
+    } finally {
+      clock.mockRestore();
+    }
+    expect(jumps).toBeGreaterThan(0);
+    expect(codeOf(1)).toEqual([Code.OK]);
+  });
+
+  it('still fails a call whose handler overruns its timeout', async () => {
+    await start(echoServer());
+    const payload = ttrpctest.EchoRequest.encode({ text: 'slow', sleepMs: 2_000 }).finish();
+    conn.write(request(1, { payload, timeoutNano: 50e6 }));
+    expect(await conn.until(() => conn.responseCount(1) > 0, 5000)).toBe('ok');
+    expect(codeOf(1)).toEqual([Code.DEADLINE_EXCEEDED]);
+  });
+
   it('takes a burst of Data frames larger than the stream buffer without failing the stream', async () => {
     await start(echoServer());
     const frames = [request(1, { method: 'Sum' }, Flag.RemoteOpen)];

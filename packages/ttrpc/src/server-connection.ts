@@ -149,10 +149,12 @@ export class ServerConnection {
   private startCall(id: number, request: RequestEnvelope, method: AnyMethod): ServerCall {
     const call = new ServerCall(id, method, { ...request, metadata: Metadata.fromKeyValues(request.metadata) });
     this.calls.set(id, call);
-    const deadline = call.context.deadline;
-    if (deadline !== undefined) {
-      // A handler that ignores its deadline still gets its caller an answer in time.
-      call.deadlineTimer = deadlineTimer(deadline - Date.now(), () => {
+    if (call.context.deadline !== undefined) {
+      // A handler that ignores its deadline still gets its caller an answer in time. The timer runs
+      // from the caller's timeout, not from `deadline - Date.now()`: the wall clock may be set between
+      // two reads (a guest restored from a VM template gets SetGuestDateTime, which another process
+      // applies, hours forward, right as CreateSandbox arrives), and that difference then fired at once.
+      call.deadlineTimer = deadlineTimer(request.timeoutNano / 1e6, () => {
         this.finishWithStatus(call, { code: Code.DEADLINE_EXCEEDED, message: 'context deadline exceeded' });
       });
       call.deadlineTimer?.unref();
