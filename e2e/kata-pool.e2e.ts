@@ -6,7 +6,7 @@
  * and with the pool stopped a sandbox clones the template and the shim says why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KataCtr, NO_LEFTOVERS, describeKata, installedConfigWith, run, sandboxFootprint, settledLeftovers, waitUntil, type PrivateContainerd } from './harness';
@@ -114,6 +114,9 @@ describeKata('kata-ts warm VM pool through ctr', () => {
   it('clones the template when the pool is not running, and says why', async () => {
     await stopFactory();
     expect(existsSync(path.join(poolDir, 'cache.sock'))).toBe(false);
+    // The VMs it stopped are gone with their directories (sockets, qemu.pid, mount points): before,
+    // the factory exited before removing them and they stayed until the next factory started.
+    expect(existsSync(poolDir) ? readdirSync(poolDir).filter((name) => name.startsWith('pool-')) : []).toEqual([]);
     const id = newId('nopool');
     await kata.runDetached(id, config, ['sleep', '100000']);
     const argv = (await kata.qemuOf(id)).argv.join(' ');

@@ -109,12 +109,22 @@ export class VmPool {
     };
   }
 
-  /** Stops the VMs still waiting; handed-over ones stay with their shims. */
+  /**
+   * Stops the VMs still waiting (and one being started) and removes their directories; handed-over
+   * ones stay with their shims. The removal runs when each QEMU's exit is seen (onExit): close waits
+   * for it, or `kata-ts factory serve` exited first and left the vm-cache/pool-… directories (sockets, qemu.pid,
+   * mount points) behind until the next factory's start.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.ready.splice(0).map((vm) => vm.hypervisor.stop()));
+    const waiting = this.ready.splice(0);
+    await Promise.all(waiting.map((vm) => vm.hypervisor.stop()));
     await this.filling;
+    await Promise.all([...this.exits].filter(([vm]) => !this.handedOver.has(vm.handover.name)).map(([, done]) => done));
   }
+
+  /** Each pool VM's exit handling (onExit: its directory removed), until it is done. */
+  private readonly exits = new Map<PoolVm, Promise<void>>();
 
   private isAlive(vm: PoolVm): boolean {
     return vm.hypervisor.pid > 0 && !this.exitedVms.has(vm);
@@ -134,7 +144,8 @@ export class VmPool {
       this.starting++;
       try {
         const vm = await PoolVm.start({ config: this.options.config, specFor: this.specFor!, template: this.template!, dir, name, log: this.options.log });
-        void vm.hypervisor.exited.then(() => this.onExit(vm));
+        const exit = vm.hypervisor.exited.then(() => this.onExit(vm)).finally(() => this.exits.delete(vm));
+        this.exits.set(vm, exit);
         if (this.closed) await vm.hypervisor.stop();
         else this.ready.push(vm);
         this.options.log.info({ vm: name, ms: vm.startMs, ready: this.ready.length }, 'pool VM ready');
