@@ -185,6 +185,24 @@ describeKata('kata-ts through ctr (io.containerd.kata.v2)', () => describe.each(
     expect(r.code).toBe(3);
   }, TEST_TIMEOUT_MS);
 
+  it('keeps address randomization for container processes, init and exec (crun alone runs at fixed addresses under TCG)', async () => {
+    const id = newId('aslr');
+    await ctrRunDetached(id, ['sh', '-c', 'cat /proc/self/personality > /tmp/init-persona; exec sleep 600']);
+    const r = await ctd.ctr(['task', 'exec', '--exec-id', 'p1', id, 'sh', '-c', 'cat /tmp/init-persona /proc/self/personality /proc/sys/kernel/randomize_va_space /proc/cmdline']);
+    expect(r.code).toBe(0);
+    const [initPersona, execPersona, randomize, cmdline] = r.stdout.trim().split('\n');
+    // The shim asks for the fixed layout exactly when the VM runs under TCG (the case that matters here).
+    const qemu = (await kataProcesses()).find((p) => p.argv.includes(`sandbox-${id}`));
+    expect(qemu).toBeDefined();
+    const tcg = (qemu?.argv ?? []).some((a) => /accel=tcg|^tcg/.test(a));
+    expect(cmdline?.split(' ').includes('kata_ts.crun_fixed_layout=1')).toBe(tcg);
+    // 00040000 would be ADDR_NO_RANDOMIZE leaking from crun's persona into the workload.
+    expect(initPersona).toBe('00000000');
+    expect(execPersona).toBe('00000000');
+    expect(randomize).toBe('2');
+    await removeTask(id);
+  }, TEST_TIMEOUT_MS);
+
   it('ctr task exec (with and without --tty) runs in the same VM', async () => {
     const id = newId('exec');
     await ctrRunDetached(id, ['sh', '-c', 'echo marker > /tmp/marker; exec sleep 600']);

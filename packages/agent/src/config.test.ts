@@ -14,6 +14,12 @@ describe('config', () => {
     expect(parseCmdline('agent.server_addr=vsock://-1:2000').listen?.[0]).toEqual({ kind: 'vsock', port: 2000 });
   });
 
+  it('runs crun at fixed addresses only when the kernel command line asks (the shim does under TCG)', () => {
+    expect(loadConfig([], {}, () => 'quiet kata_ts.crun_fixed_layout=1', true).crunFixedLayout).toBe(true);
+    expect(loadConfig([], {}, () => 'kata_ts.crun_fixed_layout=0', true).crunFixedLayout).toBe(false);
+    expect(loadConfig([], {}, () => 'quiet', true).crunFixedLayout).toBe(false);
+  });
+
   it('defaults to guest mode on virtio-serial and vsock with Kata paths', () => {
     const c = loadConfig([], {}, () => 'agent.log=warn', true);
     expect(c.mode).toBe('guest');

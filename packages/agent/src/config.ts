@@ -38,6 +38,11 @@ export interface AgentConfig {
   hotplugTimeoutSec: number;
   /** Largest file CopyFile writes. */
   copyFileMaxBytes: number;
+  /**
+   * Run crun without address randomization (kernel: kata_ts.crun_fixed_layout=1, which the shim sets
+   * under TCG): QEMU's translated code is found again only at the same addresses. Containers keep ASLR.
+   */
+  crunFixedLayout: boolean;
 }
 
 export const DEFAULT_KATA_ROOT = '/run/kata-containers';
@@ -72,6 +77,9 @@ export function parseCmdline(cmdline: string): Partial<AgentConfig> {
         break;
       case 'agent.no_pivot':
         out.noPivot = value !== '0' && value !== 'false';
+        break;
+      case 'kata_ts.crun_fixed_layout':
+        out.crunFixedLayout = value !== '0' && value !== 'false';
         break;
     }
   }
@@ -152,6 +160,7 @@ export function loadConfig(
     drainMs: 500,
     hotplugTimeoutSec: fromCmdline.hotplugTimeoutSec ?? 3,
     copyFileMaxBytes: 1 << 30,
+    crunFixedLayout: fromCmdline.crunFixedLayout ?? false,
   };
 }
 

@@ -73,6 +73,7 @@ export class Container implements StateHost {
     const init = await ContainerProcess.launch({
       runner: ctx.runner,
       command: ctx.crun.createCommand(params.id, params.bundleDir, pidFile, consoleSocket),
+      fixedLayout: ctx.crun.fixedLayout,
       pidFile,
       consoleSocket,
       drainMs: ctx.drainMs,
@@ -147,6 +148,7 @@ export class Container implements StateHost {
       const proc = await ContainerProcess.launch({
         runner: this.ctx.runner,
         command: this.ctx.crun.execCommand(this.id, processFile, pidFile, consoleSocket),
+        fixedLayout: this.ctx.crun.fixedLayout,
         pidFile,
         consoleSocket,
         drainMs: this.ctx.drainMs,

@@ -15,6 +15,8 @@ export interface CrunOptions {
   /** crun's state directory (--root). */
   root: string;
   noPivot: boolean;
+  /** Load crun at the same addresses every run (see AgentConfig.crunFixedLayout). */
+  fixedLayout?: boolean;
 }
 
 /**
@@ -26,6 +28,11 @@ export class Crun {
 
   get binary(): string {
     return this.options.binary;
+  }
+
+  /** Whether the runner starts crun without address randomization (kata-runner --fixed-layout). */
+  get fixedLayout(): boolean {
+    return this.options.fixedLayout ?? false;
   }
 
   private global(): string[] {

@@ -21,6 +21,8 @@ describe('grpc.Spec → OCI config.json', () => {
     }, '/guest/rootfs', '/kata/c1');
     expect(oci.root).toEqual({ path: '/guest/rootfs', readonly: true });
     expect(oci.hooks).toBeUndefined();
+    // The default persona, always: crun's own flags (fixed layout under TCG) must not reach the workload.
+    expect((oci.linux as { personality: unknown }).personality).toEqual({ domain: 'LINUX' });
     expect((oci.linux as { cgroupsPath: string }).cgroupsPath).toBe('/kata/c1');
     expect((oci.linux as { namespaces: unknown[] }).namespaces).toEqual([{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }]);
   });

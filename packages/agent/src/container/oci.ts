@@ -131,6 +131,8 @@ export function specToOci(spec: Spec, rootPath: string, cgroupsPath: string | un
     hostname: spec.Hostname,
     mounts: list(spec.Mounts).map((m) => compact({ destination: m.destination, source: m.source, type: m.type, options: list(m.options) })),
     annotations: spec.Annotations && Object.keys(spec.Annotations).length ? spec.Annotations : undefined,
-    linux,
+    // Always the default persona: crun applies it before the process starts, so flags crun itself ran
+    // with (ADDR_NO_RANDOMIZE under AgentConfig.crunFixedLayout) never reach the workload.
+    linux: { ...linux, personality: { domain: 'LINUX' } },
   });
 }

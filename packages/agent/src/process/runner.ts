@@ -13,6 +13,8 @@ export interface RunnerOptions {
   /** With a terminal: the console socket crun sends the pty master to. */
   consoleSocket?: string;
   drainMs: number;
+  /** Run crun at fixed addresses (kata-runner --fixed-layout; AgentConfig.crunFixedLayout). */
+  fixedLayout?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -37,6 +39,7 @@ export class Runner extends EventEmitter {
     super();
     const args = ['run', '--pid-file', options.pidFile, '--drain-ms', String(options.drainMs)];
     if (options.consoleSocket) args.push('--tty', '--console-socket', options.consoleSocket);
+    if (options.fixedLayout) args.push('--fixed-layout');
     args.push('--', ...options.command);
     this.child = spawn(options.runner, args, {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],

@@ -17,6 +17,8 @@ export interface KernelParamsInput {
   rootfsType?: string;
   /** The configuration's kernel_params (space separated). */
   user: string;
+  /** Under TCG the agent runs crun at fixed addresses, so QEMU's translation of it is reused. */
+  tcg?: boolean;
 }
 
 export function kernelParams(input: KernelParamsInput): string[] {
@@ -27,6 +29,7 @@ export function kernelParams(input: KernelParamsInput): string[] {
   if (input.debug) params.push('kata_ts.debug=1');
   if (input.rootfsType) params.push('root=/dev/vda', `rootfstype=${input.rootfsType}`);
   if (input.agentDebug) params.push('agent.log=debug');
+  if (input.tcg) params.push('kata_ts.crun_fixed_layout=1');
   params.push(...input.user.split(/\s+/).filter(Boolean));
   return params;
 }

@@ -92,4 +92,9 @@ describe('qemuArgs', () => {
     expect(p.slice(-2)).toEqual(['a=1', 'b=2']);
     expect(kernelParams({ debug: true, agentDebug: false, user: '' })).toContain('debug');
   });
+
+  it('asks the agent for crun at fixed addresses under TCG only', () => {
+    expect(kernelParams({ debug: false, agentDebug: false, user: '', tcg: true })).toContain('kata_ts.crun_fixed_layout=1');
+    expect(kernelParams({ debug: false, agentDebug: false, user: '', tcg: false })).not.toContain('kata_ts.crun_fixed_layout=1');
+  });
 });

@@ -81,7 +81,7 @@ export function buildVmSpec(input: VmSpecInput): VmSpec {
     initrd: h.initrd || undefined,
     firmware: h.firmware || undefined,
     image: h.image || undefined,
-    kernelParams: kernelParams({ debug, agentDebug: config.agent.enableDebug, rootfsType: h.image ? h.rootfsType : undefined, user: h.kernelParams }),
+    kernelParams: kernelParams({ debug, agentDebug: config.agent.enableDebug, rootfsType: h.image ? h.rootfsType : undefined, user: h.kernelParams, tcg: input.accel === 'tcg' }),
     agentChannel: input.agentChannel,
     share: shareDevice(config, vmDir, input.sharedDir),
     cpuFeatures: h.cpuFeatures,
