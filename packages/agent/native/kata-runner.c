@@ -26,6 +26,8 @@
 //                                 the debug console (kata-ts exec): CMD in a new session on a new pty
 //                                 (job control and line editing need one); fd 0/1 carry the terminal's
 //                                 bytes, fd 3 and fd 4 as above ("pid", then "exit"; "resize")
+//   kata-runner fixed -- CMD...   CMD with ADDR_NO_RANDOMIZE (the agent's own crun calls: delete, pause,
+//                                 resume, under the same --fixed-layout reasoning below)
 //   kata-runner poweroff          sync(), then reboot(RB_POWER_OFF)
 //   kata-runner settime SEC USEC  settimeofday()
 //
@@ -654,6 +656,11 @@ static int cmd_shell(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "run")) return cmd_run(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "shell")) return cmd_shell(argc, argv);
+  if (argc >= 4 && !strcmp(argv[1], "fixed") && !strcmp(argv[2], "--")) {
+    if (personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE) < 0) die("personality: %s", strerror(errno));
+    execvp(argv[3], argv + 3);
+    die("exec %s: %s", argv[3], strerror(errno));
+  }
   if (argc == 2 && !strcmp(argv[1], "poweroff")) {
     sync();
     reboot(RB_POWER_OFF);
@@ -664,6 +671,6 @@ int main(int argc, char **argv) {
     if (settimeofday(&tv, NULL) < 0) die("settimeofday: %s", strerror(errno));
     return 0;
   }
-  fprintf(stderr, "usage: kata-runner run|shell|poweroff|settime ...\n");
+  fprintf(stderr, "usage: kata-runner run|shell|fixed|poweroff|settime ...\n");
   return 2;
 }

@@ -49,7 +49,7 @@ export class Agent {
     // The helper is only needed for the first container: found (or written out) after the channels are up.
     let runnerPath: string | undefined;
     const runner = (): string => (runnerPath ??= locateRunner(config.runner, config.stateDir));
-    const crun = new Crun({ binary: config.crun, root: path.join(config.stateDir, 'crun'), noPivot, fixedLayout: config.crunFixedLayout });
+    const crun = new Crun({ binary: config.crun, root: path.join(config.stateDir, 'crun'), noPivot, fixedLayout: config.crunFixedLayout, runner });
     const system: SystemOps = inGuest ? new GuestSystem(runner, log.child({ subsystem: 'system' })) : new HostSystem(log.child({ subsystem: 'system' }));
     const storage = new StorageManager({ roots: config.storageRoots, hotplugTimeoutSec: config.hotplugTimeoutSec, sysRoot: '/sys' }, log.child({ subsystem: 'storage' }));
     const containerCtx = {

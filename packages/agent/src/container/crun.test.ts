@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Crun, CrunError } from './crun';
@@ -35,5 +35,39 @@ describe('Crun.start without running crun', () => {
     execFileSync('mkfifo', ['-m', '600', path.join(root, 'c2', 'exec.fifo')]);
     await expect(crun().start('c2')).rejects.toBeInstanceOf(CrunError); // no reader: ENXIO, not a hang
     await expect(crun().start('c3')).rejects.toBeInstanceOf(CrunError); // no fifo
+  });
+});
+
+describe('Crun verbs run here, with the fixed layout', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'crun-fixed-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A stand-in kata-runner: records its argv, then runs what follows `fixed --` as the real one does. */
+  function standInRunner(): { runner: string; argv: () => string } {
+    const runner = path.join(dir, 'runner.sh');
+    const log = path.join(dir, 'argv');
+    writeFileSync(runner, `#!/bin/sh\necho "$@" > ${log}\n[ "$1" = fixed ] && [ "$2" = -- ] || exit 99\nshift 2\nexec "$@"\n`, { mode: 0o755 });
+    return { runner, argv: () => readFileSync(log, 'utf8').trim() };
+  }
+
+  it('goes through `kata-runner fixed --` when the layout is fixed', async () => {
+    const { runner, argv } = standInRunner();
+    const crun = new Crun({ binary: '/bin/true', root: '/r', noPivot: false, fixedLayout: true, runner: () => runner });
+    await crun.delete('c1');
+    expect(argv()).toBe('fixed -- /bin/true --root /r delete --force c1');
+    await crun.pause('c1');
+    expect(argv()).toBe('fixed -- /bin/true --root /r pause c1');
+  });
+
+  it('runs crun itself otherwise, and keeps crun\'s failure as a CrunError', async () => {
+    const { runner, argv } = standInRunner();
+    await new Crun({ binary: '/bin/true', root: '/r', noPivot: false, runner: () => runner }).delete('c1');
+    expect(() => argv()).toThrow(/ENOENT/);
+    await expect(new Crun({ binary: '/bin/false', root: '/r', noPivot: false, fixedLayout: true, runner: () => runner }).resume('c1'))
+      .rejects.toBeInstanceOf(CrunError);
+    expect(argv()).toBe('fixed -- /bin/false --root /r resume c1');
   });
 });

@@ -17,6 +17,8 @@ export interface CrunOptions {
   noPivot: boolean;
   /** Load crun at the same addresses every run (see AgentConfig.crunFixedLayout). */
   fixedLayout?: boolean;
+  /** The kata-runner, which starts crun at fixed addresses for the verbs run here (`kata-runner fixed`). */
+  runner?: () => string;
 }
 
 /**
@@ -98,9 +100,12 @@ export class Crun {
   }
 
   private run(args: string[]): Promise<void> {
-    const full = [...this.global(), ...args];
+    const crunArgs = [...this.global(), ...args];
+    const [file, full] = this.options.fixedLayout && this.options.runner
+      ? [this.options.runner(), ['fixed', '--', this.options.binary, ...crunArgs]]
+      : [this.options.binary, crunArgs];
     return new Promise((resolve, reject) => {
-      execFile(this.options.binary, full, { timeout: 60_000, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
+      execFile(file, full, { timeout: 60_000, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
         if (!err) resolve();
         else reject(new CrunError(args, typeof err.code === 'number' ? err.code : null, `${stderr}${stdout}`.slice(0, 4096)));
       });
