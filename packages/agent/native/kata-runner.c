@@ -11,7 +11,7 @@
 //
 // --fixed-layout runs crun with ADDR_NO_RANDOMIZE: under TCG, QEMU reuses a translated block only at the
 // same virtual address, so a crun loaded at the same addresses every time skips most of its ~100 ms of
-// translation (measured in the guest: `crun --version` 93 -> 20 ms). crun resets the persona for the
+// translation (scripts/bench/guest-crun.ts: `crun --version` 96 -> 54 ms, this exec included). crun resets the persona for the
 // container's own process (the agent always writes linux.personality), so the workload keeps ASLR.
 //
 // It becomes a child subreaper, runs crun with real pipes (or, with --tty, receives the pty master crun
@@ -243,6 +243,11 @@ static struct {
 } early[MAX_EARLY];
 static int n_early;
 
+/* ADDR_NO_RANDOMIZE for what this process execs next (--fixed-layout and `fixed`; see the top). */
+static int fix_layout(void) {
+  return personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE) < 0 ? -1 : 0;
+}
+
 static int cmd_run(int argc, char **argv) {
   const char *pid_file = NULL, *console_socket = NULL;
   int tty = 0, drain_ms = 500, fixed_layout = 0, i;
@@ -305,7 +310,7 @@ static int cmd_run(int argc, char **argv) {
     }
     dup2(err_p[1], 2);
     for (int fd = 3; fd < 1024; fd++) close(fd);
-    if (fixed_layout && personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE) < 0)
+    if (fixed_layout && fix_layout() < 0)
       fprintf(stderr, "kata-runner: personality: %s\n", strerror(errno));
     execvp(argv[i], argv + i);
     fprintf(stderr, "kata-runner: exec %s: %s\n", argv[i], strerror(errno));
@@ -657,7 +662,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "run")) return cmd_run(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "shell")) return cmd_shell(argc, argv);
   if (argc >= 4 && !strcmp(argv[1], "fixed") && !strcmp(argv[2], "--")) {
-    if (personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE) < 0) die("personality: %s", strerror(errno));
+    if (fix_layout() < 0) die("personality: %s", strerror(errno));
     execvp(argv[3], argv + 3);
     die("exec %s: %s", argv[3], strerror(errno));
   }
